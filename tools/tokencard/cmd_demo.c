@@ -1,0 +1,12 @@
+/* cmd_demo.c: placeholder until the command is written; reports that it is missing. */
+#include <stdio.h>
+
+#include "commands.h"
+
+int cmd_demo(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "tokencard demo: not implemented yet\n");
+	return 2;
+}

@@ -1,0 +1,10 @@
+/* commands.h: the subcommands of the tokencard tool. Each returns the process
+ * exit status: 0 success, 1 a negative answer (invalid ATR...), 2 usage error. */
+#ifndef TOKENCARD_COMMANDS_H
+#define TOKENCARD_COMMANDS_H
+
+int cmd_atr(int argc, char **argv);   /* cmd_atr.c: explain an ATR */
+int cmd_trace(int argc, char **argv); /* cmd_trace.c: decode a recorded wire session */
+int cmd_demo(int argc, char **argv);  /* cmd_demo.c: a session with tokencard-sim */
+
+#endif
