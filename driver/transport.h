@@ -1,0 +1,92 @@
+/* transport.h: the driver's transports, one const table of operations per
+ * kind of reader. A character-level transport moves single characters on a
+ * clock-cycle time base (protocol/tc_timing.h); the ISO 7816-3 work (ATR,
+ * PPS, T=0) is done above it by reader.c, the same for every transport.
+ *
+ * Every operation returns a tc_err (0 or negative). */
+#ifndef TC_TRANSPORT_H
+#define TC_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tc_link; /* one open slot of one reader; private to its transport */
+
+enum tc_rx_kind {
+	TC_RX_CHAR = 1,   /* a character from the card */
+	TC_RX_PEER_ERROR, /* the card signalled a parity error on one of ours */
+};
+
+struct tc_rx {
+	enum tc_rx_kind kind;
+	uint8_t byte;   /* TC_RX_CHAR: the logical byte */
+	bool parity_ok; /* TC_RX_CHAR: parity checked in the convention in force */
+	uint64_t time;  /* leading edge (CHAR) or error signal time (PEER_ERROR) */
+	uint32_t id;    /* CHAR: handle for signal_error(); */
+	size_t index;   /* PEER_ERROR: index in our last send() of the rejected char */
+};
+
+/* Counters of a link, for the wire-efficiency figures. */
+struct tc_link_stats {
+	uint64_t chars_to_card;
+	uint64_t chars_from_card;
+	uint64_t errors_signalled; /* error signals each way */
+	uint64_t stale_dropped;    /* messages dropped by the stale rule */
+};
+
+struct tc_transport {
+	/* Name, and the DEVICENAME prefix that selects it ("loopback" for
+	 * "loopback:PATH"). Required. */
+	const char *name;
+
+	/* Open the endpoint (the DEVICENAME after "name:"). Required. */
+	int (*open)(struct tc_link **out, const char *endpoint);
+	/* Close and free. Required; NULL is a no-op. */
+	void (*close)(struct tc_link *link);
+
+	/* Vcc on at class (1 A, 2 B, 3 C), CLK at clock_hz, RST low, I/O in
+	 * reception. Required. */
+	int (*power_on)(struct tc_link *link, unsigned cls, uint32_t clock_hz);
+	/* Deactivate. Required. */
+	int (*power_off)(struct tc_link *link);
+	/* Drive RST; the transport keeps >= 400 clock cycles between edges.
+	 * *edge_time receives the time of the edge. Required. */
+	int (*set_rst)(struct tc_link *link, int level, uint64_t *edge_time);
+	/* Convention and F/D in force, for characters and etu. Required. */
+	int (*set_params)(struct tc_link *link, bool inverse, unsigned F, unsigned D);
+
+	/* Send n characters, the first at `start` (or the link's now, if later),
+	 * the next ones `spacing` clock cycles apart. Required. */
+	int (*send)(struct tc_link *link, const uint8_t *bytes, size_t n, uint64_t start,
+	            uint64_t spacing);
+	/* Wait for the next event from the card no later than `deadline`:
+	 * TC_OK with *rx filled, TC_E_TIMEOUT when the deadline passes (the
+	 * link's now is then the deadline), TC_E_NO_CARD when the card left.
+	 * Required. */
+	int (*recv)(struct tc_link *link, uint64_t deadline, struct tc_rx *rx);
+	/* Reject the character `id` received earlier (parity error): hold I/O
+	 * low from `time`. Required for T=0. */
+	int (*signal_error)(struct tc_link *link, uint32_t id, uint64_t time);
+	/* Change the clock frequency given to the card. Required. */
+	int (*set_clock)(struct tc_link *link, uint32_t clock_hz);
+
+	/* Current time on the link's clock. Required. */
+	uint64_t (*now)(const struct tc_link *link);
+	/* Wait up to timeout_ms (0: do not wait) for a change of card presence;
+	 * *present receives the state. Required. */
+	int (*presence)(struct tc_link *link, int timeout_ms, bool *present);
+	/* A file descriptor that becomes readable when presence may have
+	 * changed, or -1. Optional (NULL). */
+	int (*event_fd)(const struct tc_link *link);
+	/* Counters. Optional (NULL). */
+	void (*stats)(const struct tc_link *link, struct tc_link_stats *out);
+};
+
+extern const struct tc_transport tc_transport_loopback;
+
+/* Find the transport for a DEVICENAME ("loopback:/tmp/card.sock"); *endpoint
+ * receives what follows the prefix. NULL when none matches. */
+const struct tc_transport *tc_transport_find(const char *devicename, const char **endpoint);
+
+#endif
