@@ -19,6 +19,8 @@
 #include "tc_wire.h"
 #include "transport.h"
 
+static void lb_disconnect(struct tc_link *l);
+
 static uint64_t mono_ns(void)
 {
 	struct timespec ts;
@@ -160,7 +162,13 @@ static int next_msg(struct tc_link *l, struct tc_wire_msg *m, int timeout_ms)
 			l->peer_seq = m->seq;
 			return TC_OK;
 		}
+		if (l->fd < 0)
+			return TC_E_CLOSED;
 		int rc = fill(l, timeout_ms);
+		if (rc == TC_E_CLOSED || rc == TC_E_IO || rc == TC_E_LIMIT) {
+			lb_disconnect(l);
+			return TC_E_CLOSED;
+		}
 		if (rc < 0)
 			return rc;
 	}
@@ -268,10 +276,41 @@ static int hello(struct tc_link *l)
 	}
 }
 
+static void lb_disconnect(struct tc_link *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+	l->present = false;
+	l->in_len = 0;
+	l->out_len = 0;
+	l->has_held = false;
+	l->peer_idle = false;
+}
+
+/* Connect to the card process and say HELLO; a new connection starts a new
+ * message numbering. */
+static int lb_connect(struct tc_link *l)
+{
+	l->seq = l->peer_seq = l->last_action = l->last_hard = 0;
+	l->send_first = l->send_n = 0;
+	l->fd = open_socket(l->path);
+	if (l->fd < 0) {
+		int rc = l->fd;
+		l->fd = -1;
+		return rc;
+	}
+	int rc = hello(l);
+	if (rc < 0)
+		lb_disconnect(l);
+	return rc;
+}
+
+/* Opening succeeds without the card process: the reader is then empty and
+ * presence() connects as soon as the card's socket answers. */
 static int lb_open(struct tc_link **out, const char *endpoint)
 {
 	struct tc_link *l = calloc(1, sizeof(*l));
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int rc;
 
 	if (!l)
@@ -281,19 +320,14 @@ static int lb_open(struct tc_link **out, const char *endpoint)
 	l->D = TC_DD;
 	const char *rt = getenv("TC_WIRE_REALTIME");
 	l->realtime = rt && strcmp(rt, "1") == 0;
-	rc = parse_endpoint(l, endpoint, path, sizeof(path));
+	rc = parse_endpoint(l, endpoint, l->path, sizeof(l->path));
 	if (rc == TC_OK)
 		rc = open_record(l);
-	if (rc == TC_OK) {
-		l->fd = open_socket(path);
-		rc = l->fd < 0 ? l->fd : TC_OK;
-	}
-	if (rc == TC_OK)
-		rc = hello(l);
 	if (rc < 0) {
 		tc_transport_loopback.close(l);
 		return rc;
 	}
+	(void)lb_connect(l);
 	*out = l;
 	return TC_OK;
 }
@@ -520,13 +554,22 @@ static int lb_presence(struct tc_link *l, int timeout_ms, bool *present)
 	bool before = l->present;
 	int wait = timeout_ms;
 
+	if (l->fd < 0 && lb_connect(l) < 0) {
+		*present = false;
+		return TC_OK;
+	}
+
 	for (;;) {
 		struct tc_wire_msg m;
 		int rc = next_msg(l, &m, wait);
 		if (rc == TC_E_TIMEOUT)
 			break;
+		if (rc == TC_E_CLOSED) {
+			*present = false;
+			return TC_OK;
+		}
 		if (rc < 0) {
-			*present = l->present = false;
+			*present = l->present;
 			return rc;
 		}
 		if (m.type == TC_WIRE_INSERT)
@@ -534,7 +577,7 @@ static int lb_presence(struct tc_link *l, int timeout_ms, bool *present)
 		else if (m.type == TC_WIRE_REMOVE)
 			l->present = false;
 		else if (m.type == TC_WIRE_BYE)
-			return TC_E_CLOSED;
+			lb_disconnect(l);
 		if (l->present != before)
 			break;
 		wait = 0;
@@ -545,7 +588,7 @@ static int lb_presence(struct tc_link *l, int timeout_ms, bool *present)
 
 static int lb_event_fd(const struct tc_link *l)
 {
-	return l->fd;
+	return l->fd; /* -1 while disconnected */
 }
 
 static void lb_stats(const struct tc_link *l, struct tc_link_stats *out)

@@ -45,6 +45,7 @@ struct tc_link {
 	uint64_t pace_origin_clk;
 	uint64_t pace_origin_ns;
 
+	char path[108]; /* the card's socket */
 	char record_path[256];
 	FILE *record;
 	struct tc_link_stats stats;

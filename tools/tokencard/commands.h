@@ -3,8 +3,9 @@
 #ifndef TOKENCARD_COMMANDS_H
 #define TOKENCARD_COMMANDS_H
 
-int cmd_atr(int argc, char **argv);   /* cmd_atr.c: explain an ATR */
-int cmd_trace(int argc, char **argv); /* cmd_trace.c: decode a recorded wire session */
-int cmd_demo(int argc, char **argv);  /* cmd_demo.c: a session with tokencard-sim */
+int cmd_atr(int argc, char **argv);      /* cmd_atr.c: explain an ATR */
+int cmd_trace(int argc, char **argv);    /* cmd_trace.c: decode a recorded wire session */
+int cmd_demo(int argc, char **argv);     /* cmd_demo.c: a session with tokencard-sim */
+int cmd_exercise(int argc, char **argv); /* cmd_exercise.c: test application, checked */
 
 #endif

@@ -11,16 +11,17 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"atr", cmd_atr, "explain an Answer to Reset byte by byte (--json for JSON)"},
-	{"trace", cmd_trace, "decode a recorded loopback wire session"},
-	{"demo", cmd_demo, "run a session against tokencard-sim on the loopback wire"},
+    {"atr", cmd_atr, "explain an Answer to Reset byte by byte (--json for JSON)"},
+    {"trace", cmd_trace, "decode a recorded loopback wire session"},
+    {"demo", cmd_demo, "run a session against tokencard-sim on the loopback wire"},
+    {"exercise", cmd_exercise, "run the reader test application, every case and length"},
 };
 
 static void usage(FILE *to)
 {
 	fprintf(to, "usage: tokencard COMMAND [ARGS...]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(to, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(to, "  %-9s %s\n", commands[i].name, commands[i].summary);
 	fprintf(to, "\n'tokencard COMMAND --help' describes one command.\n");
 }
 

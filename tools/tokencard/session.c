@@ -30,7 +30,7 @@ static void default_card_cmd(const char *argv0, char *out, size_t cap)
 		if (slash) {
 			*slash = '\0';
 			char cand[PATH_MAX + 64];
-			snprintf(cand, sizeof(cand), "%s/../../card/tokencard-sim", self);
+			snprintf(cand, sizeof(cand), "%s/../card/tokencard-sim", self);
 			if (access(cand, X_OK) == 0) {
 				snprintf(out, cap, "%s --socket {}", cand);
 				return;

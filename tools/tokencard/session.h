@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "reader.h"
+#include "slot.h"
 
 struct session {
 	char dir[256];    /* private directory holding the socket */

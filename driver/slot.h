@@ -1,11 +1,11 @@
-/* reader.h: one slot of one reader, driven the ISO/IEC 7816-3 way over any
+/* slot.h: one slot of one reader, driven the ISO/IEC 7816-3 way over any
  * character-level transport: activation through the voltage classes, the
  * ATR, PPS, and APDUs through T=0 and its transport layer (tc_apdu.h).
  *
  * Not thread safe: one slot is used by one thread at a time (the IFD handler
  * serialises with its reader table lock). */
-#ifndef TC_READER_H
-#define TC_READER_H
+#ifndef TC_SLOT_H
+#define TC_SLOT_H
 
 #include <stdbool.h>
 #include <stddef.h>

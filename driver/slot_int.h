@@ -1,10 +1,10 @@
-/* reader_int.h: private state of a slot (reader.c, reader_t0.c). */
-#ifndef TC_READER_INT_H
-#define TC_READER_INT_H
+/* slot_int.h: private state of a slot (slot.c, slot_t0.c). */
+#ifndef TC_SLOT_INT_H
+#define TC_SLOT_INT_H
 
 #include <stdarg.h>
 
-#include "reader.h"
+#include "slot.h"
 #include "tc_t0.h"
 #include "transport.h"
 

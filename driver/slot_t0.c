@@ -1,8 +1,8 @@
-/* reader_t0.c: PPS and T=0 exchanges of one slot. */
+/* slot_t0.c: PPS and T=0 exchanges of one slot. */
 #include <stdio.h>
 #include <string.h>
 
-#include "reader_int.h"
+#include "slot_int.h"
 #include "tc_apdu.h"
 #include "tc_error.h"
 #include "tc_timing.h"
@@ -167,7 +167,7 @@ int slot_run_tpdu(struct tc_slot *s, const uint8_t hdr[5], const uint8_t *data, 
 		tc_t0r_next(s->t0, &a);
 		switch (a.kind) {
 		case TC_T0R_ACT_SEND:
-			if (s->xs.t_first == 0 && s->xs.tpdus == 0)
+			if (s->xs.t_first == UINT64_MAX)
 				s->xs.t_first =
 				    a.start > s->tr->now(s->link) ? a.start : s->tr->now(s->link);
 			rc = s->tr->send(s->link, a.bytes, a.n, a.start, a.spacing);
@@ -218,6 +218,8 @@ static void finish_stats(struct tc_slot *s, size_t apdu_len, size_t resp_len)
 	s->xs.F = s->F;
 	s->xs.D = s->D;
 	s->xs.etu_min = 12.0 * (double)(apdu_len + resp_len);
+	if (s->xs.t_first == UINT64_MAX)
+		s->xs.t_first = 0;
 	s->xs.etu_spent = s->xs.t_last > s->xs.t_first
 	                      ? tc_clk_to_etu(s->F, s->D, s->xs.t_last - s->xs.t_first) + 12.0
 	                      : 0.0;
@@ -246,6 +248,7 @@ int tc_slot_transmit(struct tc_slot *s, const uint8_t *apdu, size_t n, uint8_t *
 	if (s->tr->stats)
 		s->tr->stats(s->link, &before);
 	memset(&s->xs, 0, sizeof(s->xs));
+	s->xs.t_first = UINT64_MAX; /* set at the first character sent */
 	s->err[0] = '\0';
 	int rc = tc_apdu_transmit(&link, apdu, n, resp, cap, resp_len, &reason);
 	finish_stats(s, n, rc == TC_OK ? *resp_len : 0);

@@ -1,9 +1,9 @@
-/* reader.c: activation, ATR and PPS for one slot (ISO/IEC 7816-3). */
+/* slot.c: activation, ATR and PPS for one slot (ISO/IEC 7816-3). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "reader_int.h"
+#include "slot_int.h"
 #include "tc_error.h"
 #include "tc_timing.h"
 
