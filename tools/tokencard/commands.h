@@ -8,4 +8,6 @@ int cmd_trace(int argc, char **argv);    /* cmd_trace.c: decode a recorded wire 
 int cmd_demo(int argc, char **argv);     /* cmd_demo.c: a session with tokencard-sim */
 int cmd_exercise(int argc, char **argv); /* cmd_exercise.c: test application, checked */
 
+int cmd_rig(int argc, char **argv); /* cmd_rig.c: private pcscd with loopback readers */
+
 #endif

@@ -15,6 +15,7 @@ static const struct command commands[] = {
     {"trace", cmd_trace, "decode a recorded loopback wire session"},
     {"demo", cmd_demo, "run a session against tokencard-sim on the loopback wire"},
     {"exercise", cmd_exercise, "run the reader test application, every case and length"},
+    {"rig", cmd_rig, "a private pcscd with loopback readers and simulated cards"},
 };
 
 static void usage(FILE *to)

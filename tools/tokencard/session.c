@@ -13,103 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "proc.h"
 #include "tc_error.h"
 
 #define SESSION_START_WAIT_MS 5000
-#define SESSION_MAX_ARGS      32
-
-/* Default card: tokencard-sim from the build tree beside us, else PATH. */
-static void default_card_cmd(const char *argv0, char *out, size_t cap)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	(void)argv0;
-	if (n > 0) {
-		self[n] = '\0';
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = '\0';
-			char cand[PATH_MAX + 64];
-			snprintf(cand, sizeof(cand), "%s/../card/tokencard-sim", self);
-			if (access(cand, X_OK) == 0) {
-				snprintf(out, cap, "%s --socket {}", cand);
-				return;
-			}
-			snprintf(cand, sizeof(cand), "%s/tokencard-sim", self);
-			if (access(cand, X_OK) == 0) {
-				snprintf(out, cap, "%s --socket {}", cand);
-				return;
-			}
-		}
-	}
-	snprintf(out, cap, "tokencard-sim --socket {}");
-}
-
-/* Split cmd at spaces into argv, replacing "{}" by the socket path. */
-static int build_argv(char *buf, size_t cap, const char *cmd, const char *sock, char **argv)
-{
-	size_t o = 0;
-	int argc = 0;
-	for (const char *p = cmd; *p && o + 1 < cap;) {
-		if (p[0] == '{' && p[1] == '}') {
-			size_t l = strlen(sock);
-			if (o + l + 1 >= cap)
-				return -1;
-			memcpy(buf + o, sock, l);
-			o += l;
-			p += 2;
-		} else {
-			buf[o++] = *p++;
-		}
-	}
-	buf[o] = '\0';
-	for (char *tok = strtok(buf, " "); tok && argc < SESSION_MAX_ARGS - 1;
-	     tok = strtok(NULL, " "))
-		argv[argc++] = tok;
-	argv[argc] = NULL;
-	return argc;
-}
-
-static int spawn_card(struct session *s, const char *cmd)
-{
-	static char buf[4096];
-	char *argv[SESSION_MAX_ARGS];
-	if (build_argv(buf, sizeof(buf), cmd, s->socket, argv) <= 0) {
-		fprintf(stderr, "tokencard: bad card command '%s'\n", cmd);
-		return TC_E_INVAL;
-	}
-	pid_t pid = fork();
-	if (pid < 0)
-		return TC_E_IO;
-	if (pid == 0) {
-		execvp(argv[0], argv);
-		fprintf(stderr, "tokencard: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	s->card_pid = pid;
-	return TC_OK;
-}
-
-/* Wait until the card's socket exists (or the card process died). */
-static int wait_socket(struct session *s)
-{
-	for (int ms = 0; ms < SESSION_START_WAIT_MS; ms += 10) {
-		struct stat st;
-		if (stat(s->socket, &st) == 0 && S_ISSOCK(st.st_mode))
-			return TC_OK;
-		int status;
-		if (s->card_pid && waitpid(s->card_pid, &status, WNOHANG) == s->card_pid) {
-			s->card_pid = 0;
-			fprintf(stderr, "tokencard: the card process exited before listening\n");
-			return TC_E_CLOSED;
-		}
-		struct timespec ts = {0, 10 * 1000000L};
-		(void)nanosleep(&ts, NULL);
-	}
-	fprintf(stderr, "tokencard: no card socket at %s after %d ms\n", s->socket,
-	        SESSION_START_WAIT_MS);
-	return TC_E_TIMEOUT;
-}
 
 static void reader_config(const struct session_opts *opts, struct tc_reader_config *cfg)
 {
@@ -156,10 +63,12 @@ int session_start(struct session *s, const struct session_opts *opts)
 	if (opts->card_cmd)
 		snprintf(cmd, sizeof(cmd), "%s", opts->card_cmd);
 	else
-		default_card_cmd(opts->argv0, cmd, sizeof(cmd));
-	rc = spawn_card(s, cmd);
+		proc_default_card(cmd, sizeof(cmd));
+	rc = proc_spawn(cmd, s->socket, NULL, NULL, &s->card_pid) < 0 ? TC_E_IO : TC_OK;
 	if (rc == TC_OK)
-		rc = wait_socket(s);
+		rc = proc_wait_socket(s->socket, s->card_pid, SESSION_START_WAIT_MS) < 0
+		         ? TC_E_TIMEOUT
+		         : TC_OK;
 	if (rc == TC_OK)
 		rc = open_slot(s, opts);
 	if (rc < 0)
