@@ -1,7 +1,8 @@
 /* loopback.c: the loopback reader, a character-level transport over the
  * loopback wire (docs/wire.md) to a card process such as tokencard-sim.
  *
- * Endpoint: PATH[,record=FILE][,realtime]. The environment variables
+ * Endpoint: PATH[:record=FILE][:realtime] (pcscd's reader.conf accepts ":" and "=" in a
+ * DEVICENAME, not ","; so PATH itself has no ":"). The environment variables
  * TC_WIRE_RECORD and TC_WIRE_REALTIME=1 do the same for every link. */
 #include <errno.h>
 #include <poll.h>
@@ -207,7 +208,7 @@ static int open_socket(const char *path)
 
 static int parse_endpoint(struct tc_link *l, const char *endpoint, char *path, size_t cap)
 {
-	const char *comma = strchr(endpoint, ',');
+	const char *comma = strchr(endpoint, ':');
 	size_t n = comma ? (size_t)(comma - endpoint) : strlen(endpoint);
 	if (n == 0 || n >= cap)
 		return TC_E_INVAL;
@@ -215,7 +216,7 @@ static int parse_endpoint(struct tc_link *l, const char *endpoint, char *path, s
 	path[n] = '\0';
 	while (comma) {
 		const char *opt = comma + 1;
-		comma = strchr(opt, ',');
+		comma = strchr(opt, ':');
 		size_t len = comma ? (size_t)(comma - opt) : strlen(opt);
 		if (len == 8 && strncmp(opt, "realtime", 8) == 0) {
 			l->realtime = true;

@@ -7,16 +7,12 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "demo.h"
 #include "session.h"
 #include "tc_error.h"
 #include "tc_hex.h"
 
-struct demo_step {
-	const char *what;
-	const char *apdu; /* hex */
-};
-
-static const struct demo_step demo_steps[] = {
+const struct demo_step demo_steps[] = {
     {"SELECT the reader test application", "00 A4 04 00 06 A0 00 00 00 18 FF"},
     {"case 1: no data either way", "80 30 00 00"},
     {"case 2: ask 8 bytes", "80 34 00 08 08"},
@@ -26,6 +22,7 @@ static const struct demo_step demo_steps[] = {
     {"time request: NULL bytes while the card works", "80 38 00 02"},
     {"case 2: 256 bytes", "80 34 01 00 00"},
 };
+const size_t demo_nsteps = sizeof(demo_steps) / sizeof(demo_steps[0]);
 
 static void usage(FILE *to)
 {
@@ -93,15 +90,32 @@ static int power_and_pps(struct session *s)
 	return TC_OK;
 }
 
+static int demo_direct(const struct session_opts *o)
+{
+	struct session s;
+	if (session_start(&s, o) < 0)
+		return TC_E_IO;
+	printf("Card on the loopback wire at %s\n", s.socket);
+	int rc = power_and_pps(&s);
+	for (size_t i = 0; rc == TC_OK && i < demo_nsteps; i++)
+		rc = run_step(&s, &demo_steps[i]);
+	session_stop(&s);
+	return rc;
+}
+
 int cmd_demo(int argc, char **argv)
 {
-	static const struct option long_opts[] = {
-	    {"socket", required_argument, 0, 's'}, {"card", required_argument, 0, 'c'},
-	    {"no-pps", no_argument, 0, 'n'},       {"realtime", no_argument, 0, 'r'},
-	    {"record", required_argument, 0, 'o'}, {"no-trace", no_argument, 0, 't'},
-	    {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+	static const struct option long_opts[] = {{"socket", required_argument, 0, 's'},
+	                                          {"card", required_argument, 0, 'c'},
+	                                          {"no-pps", no_argument, 0, 'n'},
+	                                          {"realtime", no_argument, 0, 'r'},
+	                                          {"record", required_argument, 0, 'o'},
+	                                          {"no-trace", no_argument, 0, 't'},
+	                                          {"direct", no_argument, 0, 'd'},
+	                                          {"help", no_argument, 0, 'h'},
+	                                          {0, 0, 0, 0}};
 	struct session_opts o = {.argv0 = argv[0]};
-	bool trace = true;
+	bool trace = true, direct = false;
 	char rec[300] = "";
 	int c;
 
@@ -126,6 +140,9 @@ int cmd_demo(int argc, char **argv)
 		case 't':
 			trace = false;
 			break;
+		case 'd':
+			direct = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -138,22 +155,17 @@ int cmd_demo(int argc, char **argv)
 		snprintf(rec, sizeof(rec), "/tmp/tokencard-demo.%ld.wire", (long)getpid());
 		o.record = rec;
 	}
-	struct session s;
-	if (session_start(&s, &o) < 0)
-		return 1;
-	printf("Card on the loopback wire at %s\n", s.socket);
-	int rc = power_and_pps(&s);
-	for (size_t i = 0; rc == TC_OK && i < sizeof(demo_steps) / sizeof(demo_steps[0]); i++)
-		rc = run_step(&s, &demo_steps[i]);
-	session_stop(&s);
+	int rc = direct ? demo_direct(&o) : demo_pcsc(o.record, o.card_cmd);
 	if (trace && o.record) {
-		printf("\n== The wire, decoded (tokencard trace %s)\n", o.record);
-		char name[] = "trace", path[300];
-		snprintf(path, sizeof(path), "%s", o.record);
+		char name[] = "trace", path[320];
+		/* The rig records reader N's wire to RECORD.N. */
+		snprintf(path, sizeof(path), direct ? "%s" : "%s.0", o.record);
+		printf("\n== The wire, decoded (tokencard trace %s)\n", path);
+		fflush(stdout);
 		char *targv[] = {name, path, NULL};
 		(void)cmd_trace(2, targv);
 		if (rec[0])
-			(void)unlink(rec);
+			(void)unlink(path);
 	}
 	return rc == TC_OK ? 0 : 1;
 }

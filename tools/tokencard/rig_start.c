@@ -210,7 +210,7 @@ static int start_reader(const char *dir, const struct rig_opts *o, unsigned n, c
 	}
 	rec[0] = '\0';
 	if (o->record)
-		snprintf(rec, sizeof(rec), ",record=%s.%u", o->record, n);
+		snprintf(rec, sizeof(rec), ":record=%s.%u", o->record, n);
 	snprintf(conf, sizeof(conf), "%s/conf/reader%u", dir, n);
 	snprintf(text, sizeof(text),
 	         "FRIENDLYNAME \"tokencard loopback %u\"\nDEVICENAME loopback:%s%s\n"

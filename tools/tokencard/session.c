@@ -30,8 +30,8 @@ static int open_slot(struct session *s, const struct session_opts *opts)
 	char dev[512];
 	struct tc_reader_config cfg;
 	int n = snprintf(dev, sizeof(dev), "loopback:%s%s%s%s", s->socket,
-	                 opts->record ? ",record=" : "", opts->record ? opts->record : "",
-	                 opts->realtime ? ",realtime" : "");
+	                 opts->record ? ":record=" : "", opts->record ? opts->record : "",
+	                 opts->realtime ? ":realtime" : "");
 	if (n < 0 || (size_t)n >= sizeof(dev))
 		return TC_E_INVAL;
 	reader_config(opts, &cfg);
