@@ -454,7 +454,9 @@ static int take(struct tc_link *l, const struct tc_wire_msg *m, uint64_t deadlin
 		return 1;
 	case TC_WIRE_ERROR:
 		rx->kind = TC_RX_PEER_ERROR;
-		rx->time = m->time;
+		/* The error signal starts 10.5 etu after the refused character's
+		 * leading edge; report that leading edge. */
+		rx->time = m->time - tc_half_etu_to_clk(l->F, l->D, TC_ERR_SIGNAL_HALF_ETU);
 		rx->id = m->u.error.ref;
 		rx->index = m->u.error.ref - l->send_first;
 		if (m->time > l->now)

@@ -22,7 +22,7 @@ struct tc_rx {
 	enum tc_rx_kind kind;
 	uint8_t byte;   /* TC_RX_CHAR: the logical byte */
 	bool parity_ok; /* TC_RX_CHAR: parity checked in the convention in force */
-	uint64_t time;  /* leading edge (CHAR) or error signal time (PEER_ERROR) */
+	uint64_t time;  /* leading edge of the character (received, or refused by the card) */
 	uint32_t id;    /* CHAR: handle for signal_error(); */
 	size_t index;   /* PEER_ERROR: index in our last send() of the rejected char */
 };
