@@ -71,14 +71,6 @@ static RESPONSECODE poll_card_event(DWORD Lun, int timeout)
 {
 	int rc = readers_wait_event(Lun, timeout);
 	LOG_POLL("Lun 0x%lX: %s", (unsigned long)Lun, tc_errname(rc));
-	if (rc == TC_OK) {
-		struct tc_reader *r = readers_lock(Lun);
-		if (r) {
-			bool present = false;
-			(void)tc_slot_presence(r->slot, 0, &present);
-			readers_unlock(r);
-		}
-	}
 	return rc == TC_E_INVAL ? IFD_NO_SUCH_DEVICE : IFD_SUCCESS;
 }
 

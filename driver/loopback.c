@@ -122,27 +122,34 @@ static int send_simple(struct tc_link *l, uint8_t type, uint64_t time)
  * timeout_ms for the first byte. TC_E_TIMEOUT when nothing came. */
 static int fill(struct tc_link *l, int timeout_ms)
 {
-	struct pollfd p = {.fd = l->fd, .events = POLLIN};
-	int r;
-
-	do
-		r = poll(&p, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return TC_E_IO;
-	if (r == 0)
-		return TC_E_TIMEOUT;
 	if (l->in_len == sizeof(l->in))
 		return TC_E_LIMIT;
-	ssize_t n = recv(l->fd, l->in + l->in_len, sizeof(l->in) - l->in_len, 0);
-	if (n < 0 && errno == EINTR)
-		return TC_OK;
-	if (n < 0)
-		return TC_E_IO;
-	if (n == 0)
-		return TC_E_CLOSED;
-	l->in_len += (size_t)n;
-	return TC_OK;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		/* Read what is there first; wait only when nothing is. */
+		ssize_t n = recv(l->fd, l->in + l->in_len, sizeof(l->in) - l->in_len, MSG_DONTWAIT);
+		if (n > 0) {
+			l->in_len += (size_t)n;
+			return TC_OK;
+		}
+		if (n == 0)
+			return TC_E_CLOSED;
+		if (errno == EINTR)
+			return TC_OK;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return TC_E_IO;
+		if (attempt == 1 || timeout_ms == 0)
+			break;
+		struct pollfd p = {.fd = l->fd, .events = POLLIN};
+		int r;
+		do
+			r = poll(&p, 1, timeout_ms);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			return TC_E_IO;
+		if (r == 0)
+			break;
+	}
+	return TC_E_TIMEOUT;
 }
 
 /* Take the next message of the card, reading the socket as needed. */

@@ -3,6 +3,7 @@
 #define TC_READERS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "slot.h"
 
@@ -14,8 +15,10 @@ struct tc_reader {
 	char devicename[256];
 	pthread_mutex_t io; /* serialises the use of slot */
 	struct tc_slot *slot;
-	int stop_fd;      /* eventfd: stops a waiting polling thread */
-	bool was_present; /* presence last reported to pcscd */
+	int stop_fd;             /* eventfd: stops a waiting polling thread */
+	int wake_fd;             /* eventfd: a pcscd call on the slot ended */
+	atomic_int busy;         /* pcscd calls in or waiting for the slot */
+	atomic_bool was_present; /* presence last reported to pcscd */
 };
 
 /* Open the reader and enter it in the table. Slot numbers other than 0 are
@@ -26,8 +29,11 @@ void readers_remove(unsigned long lun);
 /* The reader for lun with its I/O lock held, or NULL. */
 struct tc_reader *readers_lock(unsigned long lun);
 void readers_unlock(struct tc_reader *r);
-/* Wait up to timeout_ms until the reader's transport has something to read:
- * TC_OK, TC_E_TIMEOUT, TC_E_CLOSED when readers_stop_events() was called. */
+/* The polling thread's wait: up to timeout_ms (< 0: no limit) until the
+ * card's presence differs from what was last reported to pcscd: TC_OK,
+ * TC_E_TIMEOUT, TC_E_CLOSED when readers_stop_events() was called. It reads
+ * the transport only while no pcscd call uses the slot, so data traffic of
+ * an exchange never wakes it. */
 int readers_wait_event(unsigned long lun, int timeout_ms);
 int readers_stop_events(unsigned long lun);
 

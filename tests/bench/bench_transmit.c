@@ -109,7 +109,7 @@ static int find_readers(SCARDCONTEXT ctx, struct reader *r)
 	for (int i = 0; i < NREADERS; i++)
 		for (const char *p = buf; *p; p += strlen(p) + 1)
 			if (strstr(p, r[i].match)) {
-				snprintf(r[i].name, sizeof(r[i].name), "%s", p);
+				snprintf(r[i].name, sizeof(r[i].name), "%.255s", p);
 				r[i].present = true;
 				break;
 			}

@@ -44,12 +44,29 @@ int rig_write_pid(const char *dir, const char *role, pid_t pid)
 	return 0;
 }
 
+/* Gone: no such process, or a zombie waiting for PID 1 to reap it. */
+static int gone(pid_t pid)
+{
+	char path[64], buf[256];
+	if (waitpid(pid, NULL, WNOHANG) == pid || kill(pid, 0) != 0)
+		return 1;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X');
+}
+
 static int stop_pid(pid_t pid)
 {
 	if (pid <= 1 || kill(pid, SIGTERM) != 0)
 		return 0;
 	for (int i = 0; i < 300; i++) {
-		if (waitpid(pid, NULL, WNOHANG) == pid || kill(pid, 0) != 0)
+		if (gone(pid))
 			return 0;
 		proc_sleep_ms(10);
 	}

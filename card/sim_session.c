@@ -1,0 +1,254 @@
+/* sim_session.c: the card side of the loopback wire (docs/wire.md). */
+#include "sim_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tc_error.h"
+#include "tc_timing.h"
+
+/* --- creation --------------------------------------------------------------- */
+
+int tc_sim_apply_config(struct tc_sim *sim, const struct tc_sim_config *cfg, char *why, size_t cap)
+{
+	struct tc_t0c_config ec;
+
+	if (tc_sim_config_engine(cfg, &ec, why, cap) != TC_OK)
+		return TC_E_FORMAT;
+	if (tc_t0c_configure(sim->card, &ec) != TC_OK) {
+		snprintf(why, cap, "the card engine refuses this configuration");
+		return TC_E_FORMAT;
+	}
+	sim->cfg = *cfg;
+	tc_card_os_set_default(sim->os, strcmp(cfg->default_app, "none") ? cfg->default_app : NULL);
+	return TC_OK;
+}
+
+static void log_transition(void *ctx, enum tc_t0c_state from, enum tc_t0c_state to, uint64_t t)
+{
+	const struct tc_sim *sim = ctx;
+	SIM_DEBUG(&sim->log, "card %s -> %s at %llu", tc_t0c_state_name(from),
+	          tc_t0c_state_name(to), (unsigned long long)t);
+}
+
+struct tc_sim *tc_sim_new(const struct tc_sim_config *cfg, const struct tc_sim_log *lg, char *why,
+                          size_t cap)
+{
+	struct tc_t0c_config ec;
+	struct tc_sim *sim = calloc(1, sizeof(*sim));
+
+	if (!sim || tc_sim_config_engine(cfg, &ec, why, cap) != TC_OK)
+		goto fail;
+	sim->log = *lg;
+	sim->fd = -1;
+	sim->os = tc_card_os_new();
+	if (!sim->os || tc_card_os_add(sim->os, tc_card_app_test(), NULL, true) != TC_OK)
+		goto fail;
+	sim->card = tc_t0c_new(&ec, tc_card_os_ops(), sim->os);
+	if (!sim->card || tc_sim_apply_config(sim, cfg, why, cap) != TC_OK)
+		goto fail;
+	tc_t0c_set_log(sim->card, log_transition, sim);
+	sim->present = cfg->present;
+	return sim;
+fail:
+	if (sim && !why[0])
+		snprintf(why, cap, "out of memory");
+	tc_sim_free(sim);
+	return NULL;
+}
+
+void tc_sim_free(struct tc_sim *sim)
+{
+	if (!sim)
+		return;
+	tc_sim_detach(sim);
+	tc_t0c_free(sim->card);
+	tc_card_os_free(sim->os);
+	free(sim);
+}
+
+void tc_sim_set_realtime(struct tc_sim *sim, bool on)
+{
+	sim->opt_realtime = on;
+}
+
+void tc_sim_set_no_pacing(struct tc_sim *sim, bool on)
+{
+	sim->no_pacing = on;
+}
+
+bool tc_sim_attached(const struct tc_sim *sim)
+{
+	return sim->fd >= 0;
+}
+
+int tc_sim_fd(const struct tc_sim *sim)
+{
+	return sim->fd;
+}
+
+int tc_sim_attach(struct tc_sim *sim, int fd, FILE *record)
+{
+	if (sim->fd >= 0)
+		return TC_E_STATE;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	memset(&sim->link, 0, sizeof(sim->link));
+	sim->fd = fd;
+	sim->record = record;
+	if (record) {
+		(void)fwrite(TC_WIRE_RECORD_MAGIC, 1, TC_WIRE_RECORD_MAGIC_LEN, record);
+		(void)fflush(record);
+	}
+	(void)tc_t0c_power_off(sim->card, 0);
+	return TC_OK;
+}
+
+void tc_sim_detach(struct tc_sim *sim)
+{
+	if (sim->fd >= 0)
+		(void)close(sim->fd);
+	sim->fd = -1;
+	if (sim->record)
+		(void)fflush(sim->record);
+	sim->record = NULL;
+	sim->link.powered = false;
+	(void)tc_t0c_power_off(sim->card, sim->link.now);
+}
+
+/* --- sending ---------------------------------------------------------------- */
+
+static double wall_now(void)
+{
+	struct timespec ts;
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Realtime: hold a message back until the wall clock reaches its time. */
+static void pace(const struct tc_sim *sim, uint64_t t)
+{
+	const struct tc_sim_link *l = &sim->link;
+
+	if (sim->no_pacing || !(sim->opt_realtime || l->peer_realtime) || !l->paced ||
+	    l->clock_hz == 0 || t <= l->base_cycles)
+		return;
+	double due = l->base_wall + (double)(t - l->base_cycles) / (double)l->clock_hz;
+	double wait = due - wall_now();
+	if (wait <= 0)
+		return;
+	if (wait > 60.0)
+		wait = 60.0; /* a bound: a paced wire never stalls the process for long */
+	struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+static void record(struct tc_sim *sim, char dir, const uint8_t *buf, size_t n)
+{
+	if (!sim->record)
+		return;
+	(void)fputc(dir, sim->record);
+	(void)fwrite(buf, 1, n, sim->record);
+}
+
+static int write_all(struct tc_sim *sim, const uint8_t *buf, size_t n)
+{
+	size_t off = 0;
+
+	while (off < n) {
+		ssize_t w = send(sim->fd, buf + off, n - off, MSG_NOSIGNAL);
+		if (w > 0) {
+			off += (size_t)w;
+			continue;
+		}
+		if (w < 0 && (errno == EINTR))
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd p = {.fd = sim->fd, .events = POLLOUT};
+			if (poll(&p, 1, 5000) > 0)
+				continue;
+		}
+		return TC_E_IO;
+	}
+	return TC_OK;
+}
+
+/* Stamp, number and send one message; keeps "now" and the last actions. */
+int tc_sim_send(struct tc_sim *sim, struct tc_wire_msg *m)
+{
+	struct tc_sim_link *l = &sim->link;
+	uint8_t buf[TC_WIRE_MAX_MSG];
+
+	if (l->dead)
+		return TC_E_CLOSED;
+	if (m->time < l->now && m->type != TC_WIRE_HELLO)
+		m->time = l->now;
+	m->seq = ++l->seq;
+	m->ack = l->ack;
+	int n = tc_wire_encode(m, buf, sizeof(buf));
+	if (n < 0)
+		return n;
+	pace(sim, m->time);
+	record(sim, 'C', buf, (size_t)n);
+	if (write_all(sim, buf, (size_t)n) != TC_OK) {
+		l->dead = true;
+		return TC_E_CLOSED;
+	}
+	if (m->time > l->now)
+		l->now = m->time;
+	if (m->type == TC_WIRE_CHAR || m->type == TC_WIRE_ERROR)
+		l->last_action = m->seq;
+	if (m->type == TC_WIRE_ERROR)
+		l->last_hard = m->seq;
+	l->sent_since_idle = m->type != TC_WIRE_IDLE;
+	SIM_DEBUG(&sim->log, "-> %s seq %u ack %u t %llu", tc_wire_type_name(m->type), m->seq,
+	          m->ack, (unsigned long long)m->time);
+	return TC_OK;
+}
+
+int tc_sim_send_simple(struct tc_sim *sim, uint8_t type, uint64_t t)
+{
+	struct tc_wire_msg m = {.type = type, .time = t};
+	return tc_sim_send(sim, &m);
+}
+
+int tc_sim_send_bye(struct tc_sim *sim, const char *reason)
+{
+	struct tc_wire_msg m = {.type = TC_WIRE_BYE, .time = sim->link.now};
+
+	SIM_INFO(&sim->log, "BYE to the reader: %s", reason);
+	snprintf(m.u.bye.reason, sizeof(m.u.bye.reason), "%.32s", reason);
+	(void)tc_sim_send(sim, &m);
+	sim->link.dead = true;
+	return TC_E_CLOSED;
+}
+
+/* The card leaves the slot (control `remove` or remove_at). */
+void tc_sim_do_remove(struct tc_sim *sim, uint64_t t)
+{
+	sim->present = false;
+	sim->link.powered = false;
+	(void)tc_t0c_power_off(sim->card, t);
+	struct tc_t0c_out o;
+	while (tc_t0c_next(sim->card, &o))
+		;
+	if (sim->fd >= 0 && sim->link.hello_done)
+		(void)tc_sim_send_simple(sim, TC_WIRE_REMOVE, t);
+	SIM_INFO(&sim->log, "card removed");
+}
+
+void tc_sim_do_insert(struct tc_sim *sim)
+{
+	sim->present = true;
+	if (sim->fd >= 0 && sim->link.hello_done)
+		(void)tc_sim_send_simple(sim, TC_WIRE_INSERT, sim->link.now);
+	SIM_INFO(&sim->log, "card inserted");
+}
