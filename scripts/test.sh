@@ -27,6 +27,6 @@ if [ "$FUZZ_SECONDS" != 0 ]; then
     echo "== fuzz (libFuzzer, ${FUZZ_SECONDS}s per target)"
     CC=clang cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DTC_FUZZ=ON -DTC_SANITIZE=ON \
         -DTC_FUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null
-    cmake --build build/fuzz -j"$JOBS"
+    cmake --build build/fuzz -j"$JOBS" --target fuzz_all
     ctest --test-dir build/fuzz -j"$JOBS" --output-on-failure -L fuzz
 fi
