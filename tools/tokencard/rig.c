@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -30,6 +31,37 @@ void rig_dir(const char *dir, char *out, unsigned cap)
 		snprintf(out, cap, "%s", env);
 	else
 		snprintf(out, cap, "/tmp/tokencard-rig-%u", (unsigned)getuid());
+}
+
+/* One rig operation at a time (start, stop, restart-pcscd, the owner
+ * watchdog): an flock on DIR/lock, held by this process while it works. */
+static int lock_fd = -1;
+
+void rig_lock(const char *dir)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd >= 0 && flock(lock_fd, LOCK_EX) != 0) {
+		close(lock_fd);
+		lock_fd = -1;
+	}
+}
+
+void rig_unlock(void)
+{
+	if (lock_fd >= 0)
+		close(lock_fd);
+	lock_fd = -1;
+}
+
+void rig_forget_lock(void)
+{
+	/* A forked child shares the parent's lock; dropping its copy of the
+	 * descriptor leaves the parent's hold intact. */
+	if (lock_fd >= 0)
+		close(lock_fd);
+	lock_fd = -1;
 }
 
 int rig_write_pid(const char *dir, const char *role, pid_t pid)
@@ -106,6 +138,14 @@ int rig_stop_role(const char *dir, const char *only)
 }
 
 int rig_stop(const char *dir)
+{
+	rig_lock(dir);
+	int rc = rig_stop_unlocked(dir);
+	rig_unlock();
+	return rc;
+}
+
+int rig_stop_unlocked(const char *dir)
 {
 	char path[PATH_MAX];
 	if (rig_stop_role(dir, NULL) != 0) {

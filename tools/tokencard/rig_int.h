@@ -6,6 +6,13 @@
 
 #include "rig.h"
 
+/* Serialise rig operations on DIR (flock on DIR/lock); a forked child that
+ * must not hold the lock calls rig_forget_lock(). */
+void rig_lock(const char *dir);
+void rig_unlock(void);
+void rig_forget_lock(void);
+/* rig_stop() for a caller that holds the lock. */
+int rig_stop_unlocked(const char *dir);
 /* Append "role pid" to DIR/pids. */
 int rig_write_pid(const char *dir, const char *role, pid_t pid);
 /* Stop the processes of one role (NULL: all) listed in DIR/pids. */

@@ -229,6 +229,7 @@ static void start_watch(const char *dir, int owner)
 			(void)rig_write_pid(dir, "watch", pid);
 		return;
 	}
+	rig_forget_lock();
 	(void)setsid();
 	while (kill(owner, 0) == 0 || errno != ESRCH)
 		proc_sleep_ms(200);
@@ -266,10 +267,10 @@ int rig_start(const struct rig_opts *o)
 		return -1;
 	}
 	(void)mkdir(dir, 0700);
+	rig_lock(dir);
 	snprintf(path, sizeof(path), "%s/pids", dir);
 	if (access(path, F_OK) == 0)
-		(void)rig_stop(dir); /* a rig left behind by a killed run */
-	(void)mkdir(dir, 0700);
+		(void)rig_stop_unlocked(dir); /* a rig left behind by a killed run */
 	snprintf(path, sizeof(path), "%s/conf", dir);
 	(void)mkdir(path, 0700);
 	if (o->owner > 0)
@@ -281,9 +282,11 @@ int rig_start(const struct rig_opts *o)
 	    rig_wait_readers(dir, readers + o->nextra, o->wait_ms > 0 ? o->wait_ms : 10000) != 0)
 		goto fail;
 	printf("PCSCLITE_CSOCK_NAME=%s/pcscd.comm\n", dir);
+	rig_unlock();
 	return 0;
 fail:
-	(void)rig_stop(dir);
+	(void)rig_stop_unlocked(dir);
+	rig_unlock();
 	return -1;
 }
 
@@ -296,8 +299,11 @@ int rig_restart_pcscd(const char *dir)
 		if (access(path, F_OK) != 0)
 			break;
 	}
+	rig_lock(dir);
 	(void)rig_stop_role(dir, "pcscd");
-	if (rig_spawn_pcscd(dir, TC_RIG_PRELOAD, 0) != 0)
-		return -1;
-	return rig_wait_readers(dir, n, 10000);
+	int rc = rig_spawn_pcscd(dir, TC_RIG_PRELOAD, 0);
+	if (rc == 0)
+		rc = rig_wait_readers(dir, n, 10000);
+	rig_unlock();
+	return rc;
 }
