@@ -28,6 +28,9 @@ static const struct tc_err_entry entries[] = {
     [-TC_E_STATE] = {"TC_E_STATE", "not valid in the current state"},
     [-TC_E_CLASS] = {"TC_E_CLASS", "no voltage class acceptable to card and reader"},
     [-TC_E_OVERFLOW] = {"TC_E_OVERFLOW", "result does not fit the buffer"},
+    [-TC_E_CRYPTO] = {"TC_E_CRYPTO", "cryptographic library failure"},
+    [-TC_E_TORN] = {"TC_E_TORN", "card memory lost power during a write"},
+    [-TC_E_CORRUPT] = {"TC_E_CORRUPT", "stored data corrupt"},
 };
 
 static const struct tc_err_entry *lookup(int err)

@@ -27,10 +27,13 @@ enum tc_err {
 	TC_E_STATE = -17,      /* call not valid in the current state */
 	TC_E_CLASS = -18,      /* no voltage class acceptable to card and reader */
 	TC_E_OVERFLOW = -19,   /* result does not fit the caller's buffer */
+	TC_E_CRYPTO = -20,     /* the cryptographic library failed */
+	TC_E_TORN = -21,       /* the card's memory lost power in a write */
+	TC_E_CORRUPT = -22,    /* stored data fails its integrity check */
 };
 
 /* Lowest (most negative) code; for iteration in tests. */
-#define TC_ERR_LAST TC_E_OVERFLOW
+#define TC_ERR_LAST TC_E_CORRUPT
 
 /* "TC_E_TIMEOUT"; "TC_E_UNKNOWN" for a code outside the enum. */
 const char *tc_errname(int err);
