@@ -8,7 +8,7 @@ PACKAGES=(
     build-essential cmake pkg-config clang clang-format
     libcmocka-dev libpcsclite-dev pcscd pcsc-tools libusb-1.0-0-dev
     libssl-dev libncurses-dev python3
-    opensc python3-pyscard openssl xxd
+    opensc python3-pyscard openssl xxd udev
 )
 
 missing=()
