@@ -327,8 +327,18 @@ void tc_sim_config_init(struct tc_sim_config *c)
 	c->answer_classes = TC_ATR_CLASS_A | TC_ATR_CLASS_B | TC_ATR_CLASS_C;
 	c->max_repeat = TC_T0C_DEFAULT_REPEAT;
 	c->parity_tx_times = 1;
-	c->spec.fi_nibble = 1;
-	c->spec.di_nibble = 1;
+	/* The default ATR, like a real T=0 card's: TA1 96 (Fi 512, f(max) 5 MHz,
+	 * Di 32) for PPS to take, a T=15 class indicator (A, B and C, clock stop
+	 * not supported), compact-TLV historical bytes and the TCK that T=15 asks:
+	 * 3B 96 96 80 1F 07 80 31 C0 82 90 00 TCK. */
+	static const uint8_t hist[] = {0x80, 0x31, 0xC0, 0x82, 0x90, 0x00};
+	c->spec.ta1_present = true;
+	c->spec.fi_nibble = 9;
+	c->spec.di_nibble = 6;
+	c->spec.has_class = true;
+	c->spec.classes = TC_ATR_CLASS_A | TC_ATR_CLASS_B | TC_ATR_CLASS_C;
+	memcpy(c->spec.hist, hist, sizeof(hist));
+	c->spec.nhist = sizeof(hist);
 	snprintf(c->default_app, sizeof(c->default_app), "testapp");
 	snprintf(c->name, sizeof(c->name), "tokencard-sim");
 }

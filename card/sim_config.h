@@ -54,7 +54,8 @@ struct tc_sim_config {
 	uint32_t max_repeat;
 };
 
-/* Defaults: ATR 3B 00 (direct, T=0, no interface bytes), PPS accepted,
+/* Defaults: ATR 3B 96 96 80 1F 07 80 31 C0 82 90 00 TCK (direct, T=0, TA1 96,
+ * classes A, B and C, compact-TLV historical bytes), PPS accepted,
  * atr_delay 1000, card present, testapp default, no faults. */
 void tc_sim_config_init(struct tc_sim_config *c);
 

@@ -10,7 +10,8 @@
 #include "tc_t0_card.h"
 #include "tc_wire.h"
 
-#define SIM_INBUF 4096u
+#define SIM_INBUF  4096u
+#define SIM_OUTBUF 32768u /* one burst of the card, batched into one write */
 
 /* State of one reader connection. */
 struct tc_sim_link {
@@ -40,6 +41,10 @@ struct tc_sim_link {
 	unsigned nburst;
 	uint8_t in[SIM_INBUF];
 	size_t nin;
+	/* Messages encoded but not written yet: everything the card says in
+	 * answer to what has arrived goes out in one write (tc_sim_flush). */
+	uint8_t out[SIM_OUTBUF];
+	size_t nout;
 	uint32_t rx_msgs, tx_chars, rx_chars;
 };
 
@@ -58,6 +63,7 @@ struct tc_sim {
 
 int tc_sim_apply_config(struct tc_sim *sim, const struct tc_sim_config *cfg, char *why, size_t cap);
 int tc_sim_send(struct tc_sim *sim, struct tc_wire_msg *m);
+int tc_sim_flush(struct tc_sim *sim);
 int tc_sim_send_simple(struct tc_sim *sim, uint8_t type, uint64_t t);
 int tc_sim_send_bye(struct tc_sim *sim, const char *reason);
 void tc_sim_do_remove(struct tc_sim *sim, uint64_t t);

@@ -113,8 +113,11 @@ int tc_sim_attach(struct tc_sim *sim, int fd, FILE *record)
 
 void tc_sim_detach(struct tc_sim *sim)
 {
-	if (sim->fd >= 0)
+	if (sim->fd >= 0) {
+		(void)tc_sim_flush(sim); /* a BYE, a REMOVE still queued */
 		(void)close(sim->fd);
+	}
+	sim->link.nout = 0;
 	sim->fd = -1;
 	if (sim->record)
 		(void)fflush(sim->record);
@@ -132,8 +135,9 @@ static double wall_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Realtime: hold a message back until the wall clock reaches its time. */
-static void pace(const struct tc_sim *sim, uint64_t t)
+/* Realtime: hold a message back until the wall clock reaches its time; what
+ * is queued before it goes out first, on its own time. */
+static void pace(struct tc_sim *sim, uint64_t t)
 {
 	const struct tc_sim_link *l = &sim->link;
 
@@ -146,6 +150,7 @@ static void pace(const struct tc_sim *sim, uint64_t t)
 		return;
 	if (wait > 60.0)
 		wait = 60.0; /* a bound: a paced wire never stalls the process for long */
+	(void)tc_sim_flush(sim);
 	struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
@@ -181,11 +186,28 @@ static int write_all(struct tc_sim *sim, const uint8_t *buf, size_t n)
 	return TC_OK;
 }
 
-/* Stamp, number and send one message; keeps "now" and the last actions. */
+/* Write what is queued, in one send() when the socket takes it. */
+int tc_sim_flush(struct tc_sim *sim)
+{
+	struct tc_sim_link *l = &sim->link;
+	size_t n = l->nout;
+
+	l->nout = 0;
+	if (n == 0 || l->dead || sim->fd < 0)
+		return l->dead ? TC_E_CLOSED : TC_OK;
+	if (write_all(sim, l->out, n) != TC_OK) {
+		l->dead = true;
+		return TC_E_CLOSED;
+	}
+	return TC_OK;
+}
+
+/* Stamp, number and queue one message; keeps "now" and the last actions.
+ * The queue is written by tc_sim_flush(): at the end of tc_sim_pump(), after
+ * a control command, before a realtime wait, and when it is full. */
 int tc_sim_send(struct tc_sim *sim, struct tc_wire_msg *m)
 {
 	struct tc_sim_link *l = &sim->link;
-	uint8_t buf[TC_WIRE_MAX_MSG];
 
 	if (l->dead)
 		return TC_E_CLOSED;
@@ -193,15 +215,14 @@ int tc_sim_send(struct tc_sim *sim, struct tc_wire_msg *m)
 		m->time = l->now;
 	m->seq = ++l->seq;
 	m->ack = l->ack;
-	int n = tc_wire_encode(m, buf, sizeof(buf));
+	pace(sim, m->time);
+	if (l->nout + TC_WIRE_MAX_MSG > sizeof(l->out) && tc_sim_flush(sim) != TC_OK)
+		return TC_E_CLOSED;
+	int n = tc_wire_encode(m, l->out + l->nout, sizeof(l->out) - l->nout);
 	if (n < 0)
 		return n;
-	pace(sim, m->time);
-	record(sim, 'C', buf, (size_t)n);
-	if (write_all(sim, buf, (size_t)n) != TC_OK) {
-		l->dead = true;
-		return TC_E_CLOSED;
-	}
+	record(sim, 'C', l->out + l->nout, (size_t)n);
+	l->nout += (size_t)n;
 	if (m->time > l->now)
 		l->now = m->time;
 	if (m->type == TC_WIRE_CHAR || m->type == TC_WIRE_ERROR)
@@ -226,7 +247,8 @@ int tc_sim_send_bye(struct tc_sim *sim, const char *reason)
 
 	SIM_INFO(&sim->log, "BYE to the reader: %s", reason);
 	snprintf(m.u.bye.reason, sizeof(m.u.bye.reason), "%.32s", reason);
-	(void)tc_sim_send(sim, &m);
+	if (tc_sim_send(sim, &m) == TC_OK)
+		(void)tc_sim_flush(sim);
 	sim->link.dead = true;
 	return TC_E_CLOSED;
 }
@@ -240,15 +262,17 @@ void tc_sim_do_remove(struct tc_sim *sim, uint64_t t)
 	struct tc_t0c_out o;
 	while (tc_t0c_next(sim->card, &o))
 		;
-	if (sim->fd >= 0 && sim->link.hello_done)
-		(void)tc_sim_send_simple(sim, TC_WIRE_REMOVE, t);
+	if (sim->fd >= 0 && sim->link.hello_done &&
+	    tc_sim_send_simple(sim, TC_WIRE_REMOVE, t) == TC_OK)
+		(void)tc_sim_flush(sim);
 	SIM_INFO(&sim->log, "card removed");
 }
 
 void tc_sim_do_insert(struct tc_sim *sim)
 {
 	sim->present = true;
-	if (sim->fd >= 0 && sim->link.hello_done)
-		(void)tc_sim_send_simple(sim, TC_WIRE_INSERT, sim->link.now);
+	if (sim->fd >= 0 && sim->link.hello_done &&
+	    tc_sim_send_simple(sim, TC_WIRE_INSERT, sim->link.now) == TC_OK)
+		(void)tc_sim_flush(sim);
 	SIM_INFO(&sim->log, "card inserted");
 }

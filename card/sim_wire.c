@@ -307,6 +307,9 @@ int tc_sim_pump(struct tc_sim *sim)
 		if (sim->present)
 			rc = tc_sim_send_simple(sim, TC_WIRE_IDLE, l->now);
 	}
+	/* everything the card said in answer goes out in one write */
+	if (tc_sim_flush(sim) != TC_OK)
+		rc = TC_E_CLOSED;
 	if (sim->record)
 		(void)fflush(sim->record);
 	return rc == TC_OK ? TC_OK : TC_E_CLOSED;

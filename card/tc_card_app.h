@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #define TC_CARD_MAX_AID  16u
-#define TC_CARD_MAX_RESP 1024u /* response data of one command (longer: refused) */
+#define TC_CARD_MAX_RESP 65536u /* response data of one command (longer: refused, 6F00) */
 
 /* A command APDU as the card sees it. */
 struct tc_card_apdu {
@@ -24,7 +24,11 @@ struct tc_card_apdu {
 };
 
 /* The answer. A response with data to a command that carried data (case 4)
- * is kept by the OS and announced with 61xx for GET RESPONSE. */
+ * is kept by the OS and announced with 61xx for GET RESPONSE; so is what a
+ * case 2 answer has beyond the 256 bytes one TPDU carries. The struct is
+ * large (64 KiB of data): the OS keeps one on the heap and passes it to
+ * process(); an application or a test never needs one on its stack. The OS
+ * clears len, sw and busy_etu before each process(), not data. */
 struct tc_card_rapdu {
 	uint8_t data[TC_CARD_MAX_RESP];
 	size_t len;

@@ -4,10 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tc_apdu.h"
 #include "tc_error.h"
 
 #define INS_SELECT       0xA4
 #define INS_GET_RESPONSE 0xC0
+#define INS_ENVELOPE     0xC2
 
 struct app_slot {
 	const struct tc_card_app *app;
@@ -24,6 +26,11 @@ struct tc_card_os {
 	size_t pending_len, pending_off;
 	uint16_t pending_sw;
 	struct tc_card_rapdu scratch;
+	/* ENVELOPE: a command APDU collected piece by piece; after it ran, up to
+	 * env_tail of its Le bytes may still come in ENVELOPEs. */
+	uint8_t env[TC_APDU_MAX_LEN];
+	size_t env_len;
+	size_t env_tail;
 };
 
 struct tc_card_os *tc_card_os_new(void)
@@ -81,6 +88,8 @@ void tc_card_os_reset(struct tc_card_os *os)
 {
 	os->pending_len = 0;
 	os->pending_off = 0;
+	os->env_len = 0;
+	os->env_tail = 0;
 	select_app(os, os->def);
 }
 
@@ -138,19 +147,33 @@ static void do_select(struct tc_card_os *os, const uint8_t *aid, size_t n, struc
 	set_sw(r, 0x6A82);
 }
 
+static void keep_pending(struct tc_card_os *os, const uint8_t *data, size_t n, uint16_t sw,
+                         struct tc_t0c_resp *r)
+{
+	memmove(os->pending, data, n);
+	os->pending_len = n;
+	os->pending_off = 0;
+	os->pending_sw = sw;
+	announce_pending(os, r);
+}
+
 /* Run the selected application; keep response data when it must go through
- * GET RESPONSE (case 4, or longer than one case 2 answer can carry). */
+ * GET RESPONSE: case 4, or a case 2 answer longer than one TPDU carries
+ * (then the first Le bytes go now, with 61xx for the rest). */
 static void run_app(struct tc_card_os *os, const uint8_t hdr[5], const uint8_t *data, size_t n,
                     struct tc_t0c_resp *r)
 {
 	struct tc_card_apdu cmd = {.cla = hdr[0], .ins = hdr[1], .p1 = hdr[2], .p2 = hdr[3]};
 	struct tc_card_rapdu *ar = &os->scratch;
 	const struct app_slot *s = &os->apps[os->selected];
+	size_t le = hdr[4] ? hdr[4] : 256u;
 
 	cmd.data = data;
 	cmd.nc = n;
-	cmd.ne = data ? 0 : (hdr[4] ? hdr[4] : 256u);
-	memset(ar, 0, sizeof(*ar));
+	cmd.ne = data ? 0 : le;
+	ar->len = 0;
+	ar->sw = 0;
+	ar->busy_etu = 0;
 	s->app->process(s->priv, &cmd, ar);
 	set_sw(r, ar->sw);
 	r->busy_etu = ar->busy_etu;
@@ -161,15 +184,122 @@ static void run_app(struct tc_card_os *os, const uint8_t hdr[5], const uint8_t *
 	if (ar->len == 0)
 		return;
 	if (!data && ar->len <= TC_T0C_MAX_DATA) {
-		memcpy(r->data, ar->data, ar->len);
+		memcpy(r->data, ar->data, ar->len); /* the engine says 6Cxx when Le differs */
 		r->len = ar->len;
 		return;
 	}
-	memcpy(os->pending, ar->data, ar->len);
-	os->pending_len = ar->len;
-	os->pending_off = 0;
-	os->pending_sw = ar->sw;
-	announce_pending(os, r);
+	if (!data) {
+		memcpy(r->data, ar->data, le);
+		r->len = le;
+		keep_pending(os, ar->data + le, ar->len - le, ar->sw, r);
+		return;
+	}
+	keep_pending(os, ar->data, ar->len, ar->sw, r);
+}
+
+/* A command with its data, from the engine or out of ENVELOPEs. */
+static void execute(struct tc_card_os *os, const uint8_t hdr[5], const uint8_t *data, size_t n,
+                    struct tc_t0c_resp *r)
+{
+	if (hdr[0] == 0xFF) {
+		set_sw(r, 0x6E00);
+		return;
+	}
+	if (hdr[1] == INS_SELECT && (hdr[0] & 0x80) == 0) {
+		if (hdr[2] == 0x04)
+			do_select(os, data, n, r);
+		else
+			set_sw(r, 0x6A86); /* only selection by AID */
+		return;
+	}
+	if (hdr[1] == INS_GET_RESPONSE || hdr[1] == INS_ENVELOPE || os->selected < 0) {
+		set_sw(r, 0x6D00);
+		return;
+	}
+	run_app(os, hdr, data, n, r);
+}
+
+/* Where the data of the collected command ends (4 + length field + Nc) and
+ * how many Le bytes may follow (1 short, 2 extended). 0: not known yet;
+ * -1: extended Lc 0000, which a command with data cannot have. */
+static long envelope_data_end(const struct tc_card_os *os, size_t *le_len, size_t *hdr_len)
+{
+	const uint8_t *b = os->env;
+
+	if (os->env_len < 5)
+		return 0;
+	if (b[4] != 0) {
+		*le_len = 1;
+		*hdr_len = 5;
+		return 5L + b[4];
+	}
+	if (os->env_len < 7)
+		return 0;
+	size_t lc = (size_t)b[5] << 8 | b[6];
+	*le_len = 2;
+	*hdr_len = 7;
+	return lc ? (long)(7 + lc) : -1;
+}
+
+static void envelope_fail(struct tc_card_os *os, uint16_t sw, struct tc_t0c_resp *r)
+{
+	os->env_len = 0;
+	os->env_tail = 0;
+	set_sw(r, sw);
+}
+
+/* ENVELOPE (CLA C2 00 00 P3 piece): the pieces of a command APDU (short or
+ * extended, with data) in order. Until its data is complete: 9000. Then the
+ * command runs and its answer is the ENVELOPE's; Le bytes that came with the
+ * data are taken, and those that did not may follow in ENVELOPEs of their
+ * own (answered 61xx while response data is kept, else 9000). An empty
+ * ENVELOPE ends a chain: 6700 when a command was cut short, else 9000. */
+static void envelope(struct tc_card_os *os, const uint8_t hdr[5], const uint8_t *data, size_t n,
+                     struct tc_t0c_resp *r)
+{
+	if (hdr[2] != 0 || hdr[3] != 0) {
+		envelope_fail(os, 0x6A86, r);
+		return;
+	}
+	if (n > 0 && n <= os->env_tail) { /* Le bytes after the command ran */
+		os->env_tail -= n;
+		if (os->pending_off < os->pending_len)
+			announce_pending(os, r);
+		else
+			set_sw(r, 0x9000);
+		return;
+	}
+	os->env_tail = 0;
+	os->pending_len = os->pending_off = 0; /* a new command: what was kept goes */
+	if (n == 0) {
+		envelope_fail(os, os->env_len ? 0x6700 : 0x9000, r);
+		return;
+	}
+	if (os->env_len + n > sizeof(os->env)) {
+		envelope_fail(os, 0x6700, r);
+		return;
+	}
+	memcpy(os->env + os->env_len, data, n);
+	os->env_len += n;
+	size_t le_len = 0, hdr_len = 0;
+	long end = envelope_data_end(os, &le_len, &hdr_len);
+	if (end < 0) {
+		envelope_fail(os, 0x6700, r);
+		return;
+	}
+	if (end == 0 || os->env_len < (size_t)end) {
+		set_sw(r, 0x9000);
+		return;
+	}
+	size_t extra = os->env_len - (size_t)end;
+	if (extra > le_len) {
+		envelope_fail(os, 0x6700, r);
+		return;
+	}
+	const uint8_t inner[5] = {os->env[0], os->env[1], os->env[2], os->env[3], 0};
+	os->env_len = 0;
+	os->env_tail = le_len - extra;
+	execute(os, inner, os->env + hdr_len, (size_t)end - hdr_len, r);
 }
 
 enum tc_t0c_verdict tc_card_os_command(struct tc_card_os *os, const uint8_t hdr[5],
@@ -182,6 +312,13 @@ enum tc_t0c_verdict tc_card_os_command(struct tc_card_os *os, const uint8_t hdr[
 		set_sw(r, 0x6E00);
 		return TC_T0C_RESPOND;
 	}
+	if (ins == INS_ENVELOPE) {
+		if (first && hdr[4] != 0)
+			return TC_T0C_WANT_DATA;
+		envelope(os, hdr, data, n, r);
+		return TC_T0C_RESPOND;
+	}
+	os->env_len = os->env_tail = 0; /* any other command ends an ENVELOPE chain */
 	if (ins == INS_GET_RESPONSE) {
 		get_response(os, hdr, r);
 		return TC_T0C_RESPOND;

@@ -2,13 +2,18 @@
  *
  * It answers SELECT by AID (00 A4 04 00 Lc AID: 9000, or 6A82 for an unknown
  * AID, the selection then unchanged) and GET RESPONSE (CLA C0 00 00 Le) for
- * response data kept after a case 4 command (announced as 61xx, xx = bytes
- * left, 00 = 256 or more), and dispatches every other command to the
- * selected application. After each reset the default application is
- * selected (the first one registered as default), so that a reader can use
- * it without SELECT. CLA FF answers 6E00; no application selected 6D00;
- * GET RESPONSE with nothing kept 6985, with Le larger than what is kept
- * 6Cxx. Pure: no I/O. */
+ * response data kept after a case 4 command or beyond the 256 bytes of a
+ * case 2 answer (announced as 61xx, xx = bytes left, 00 = 256 or more; up to
+ * TC_CARD_MAX_RESP bytes in a chain), collects command APDUs sent in
+ * ENVELOPE pieces (CLA C2 00 00 P3, see envelope() in tc_card_os.c and
+ * docs/tokencard-sim.md: extended Lc through T=0, as protocol/tc_apdu.h sends
+ * them), and dispatches every other command to the selected application.
+ * After each reset the default application is selected (the first one
+ * registered as default), so that a reader can use it without SELECT. CLA FF
+ * answers 6E00; no application selected 6D00; GET RESPONSE with nothing kept
+ * 6985, with Le larger than what is kept 6Cxx. A case 2 answer longer than
+ * 256 bytes: its first Le bytes (P3, 00 = 256) and 61xx. Pure: no I/O. The
+ * OS is about 200 KB (response and ENVELOPE buffers), on the heap. */
 #ifndef TC_CARD_OS_H
 #define TC_CARD_OS_H
 

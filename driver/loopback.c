@@ -122,6 +122,13 @@ static int send_simple(struct tc_link *l, uint8_t type, uint64_t time)
  * timeout_ms for the first byte. TC_E_TIMEOUT when nothing came. */
 static int fill(struct tc_link *l, int timeout_ms)
 {
+	/* Decoded messages leave by an offset; move the rest down only here,
+	 * once per read rather than once per message. */
+	if (l->in_off > 0) {
+		memmove(l->in, l->in + l->in_off, l->in_len - l->in_off);
+		l->in_len -= l->in_off;
+		l->in_off = 0;
+	}
 	if (l->in_len == sizeof(l->in))
 		return TC_E_LIMIT;
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -157,16 +164,18 @@ static int next_msg(struct tc_link *l, struct tc_wire_msg *m, int timeout_ms)
 {
 	for (;;) {
 		char why[96];
-		int n = tc_wire_decode(l->in, l->in_len, m, why, sizeof(why));
+		int n =
+		    tc_wire_decode(l->in + l->in_off, l->in_len - l->in_off, m, why, sizeof(why));
 		if (n < 0) {
 			fprintf(stderr, "tokencard loopback: malformed message from card: %s\n",
 			        why);
 			return TC_E_PROTOCOL;
 		}
 		if (n > 0) {
-			record(l, 'C', l->in, (size_t)n);
-			memmove(l->in, l->in + n, l->in_len - (size_t)n);
-			l->in_len -= (size_t)n;
+			record(l, 'C', l->in + l->in_off, (size_t)n);
+			l->in_off += (size_t)n;
+			if (l->in_off == l->in_len)
+				l->in_off = l->in_len = 0;
 			l->peer_seq = m->seq;
 			return TC_OK;
 		}
@@ -291,6 +300,7 @@ static void lb_disconnect(struct tc_link *l)
 	l->fd = -1;
 	l->present = false;
 	l->in_len = 0;
+	l->in_off = 0;
 	l->out_len = 0;
 	l->has_held = false;
 	l->peer_idle = false;
@@ -499,7 +509,7 @@ static int lb_recv(struct tc_link *l, uint64_t deadline, struct tc_rx *rx)
 			l->has_held = false;
 		} else {
 			l->has_held = false;
-			if (l->peer_idle && l->in_len < TC_WIRE_HDR_LEN) {
+			if (l->peer_idle && l->in_len - l->in_off < TC_WIRE_HDR_LEN) {
 				/* The card said it is silent: the deadline passes. */
 				if (deadline > l->now)
 					l->now = deadline;

@@ -37,8 +37,9 @@ struct tc_link {
 	struct tc_wire_msg held; /* a current CHAR stamped after a deadline */
 	bool has_held;
 
-	uint8_t in[4096];
-	size_t in_len;
+	uint8_t in[16384]; /* a whole burst of the card (256 data bytes: about 7 KB) */
+	size_t in_len;     /* bytes in in[], from in[0] */
+	size_t in_off;     /* the next undecoded byte: in[in_off..in_len) is pending */
 	uint8_t out[8192];
 	size_t out_len;
 

@@ -16,9 +16,10 @@
 
 #include "pcsc_rig.h"
 
-/* The card offers TA1 = 95 (Fi 512, Di 16), so the connection runs PPS. */
+/* The card offers TA1 = 95 (Fi 512, Di 16), so the connection runs PPS; it
+ * keeps the default class indicator (A, B, C), so its ATR ends with a TCK. */
 #define CARD_CONFIG "ta1 = 95\nhistorical = 54 43\n"
-static const uint8_t card_atr[] = {0x3B, 0x12, 0x95, 0x54, 0x43};
+static const uint8_t card_atr[] = {0x3B, 0x92, 0x95, 0x80, 0x1F, 0x07, 0x54, 0x43, 0x88};
 
 struct fixture {
 	struct pcsc_rig *rig;
@@ -205,8 +206,8 @@ static void fill_pattern(uint8_t *p, size_t n, uint8_t start)
 }
 
 /* Case 2E: Le above 256. With P1P2 = 0100 the card has 256 bytes, which the
- * driver's P3 = 00 fetches; with P1P2 = 03E8 it needs a card that answers
- * more than 256 bytes (61xx chained by the driver). */
+ * driver's P3 = 00 fetches; with P1P2 = 03E8 and FFFF the card answers 256
+ * bytes and 61xx, and the driver chains GET RESPONSE. */
 static void test_pcsc_extended_case_2e(void **state)
 {
 	struct fixture *f = *state;
@@ -215,67 +216,64 @@ static void test_pcsc_extended_case_2e(void **state)
 	size_t got;
 	uint16_t sw;
 	char why[PCSC_RIG_WHY_LEN];
-	const uint8_t short_data[] = {0x80, 0x34, 0x01, 0x00, 0x00, 0x02, 0x00};
-	const uint8_t long_data[] = {0x80, 0x34, 0x03, 0xE8, 0x00, 0x03, 0xE8};
+	static const uint8_t apdus[][7] = {{0x80, 0x34, 0x01, 0x00, 0x00, 0x02, 0x00},
+	                                   {0x80, 0x34, 0x03, 0xE8, 0x00, 0x03, 0xE8},
+	                                   {0x80, 0x34, 0xFF, 0xFF, 0x00, 0x00, 0x00}};
+	static const size_t want[] = {256, 1000, 65535};
 
 	check(testapp_select(h, why, sizeof(why)), why);
-	assert_int_equal(
-	    pcsc_apdu(h, short_data, sizeof(short_data), resp, sizeof(resp), &got, &sw),
-	    SCARD_S_SUCCESS);
-	assert_int_equal(sw, 0x9000);
-	assert_int_equal(got, 256);
-	for (size_t i = 0; i < got; i++)
-		assert_int_equal(resp[i], (uint8_t)i);
-	assert_int_equal(pcsc_apdu(h, long_data, sizeof(long_data), resp, sizeof(resp), &got, &sw),
-	                 SCARD_S_SUCCESS);
-	assert_int_equal(SCardDisconnect(h, SCARD_RESET_CARD), SCARD_S_SUCCESS);
-	if (sw == 0x6A86) {
-		print_message(
-		    "SKIPPED: extended case 2E with 1000 bytes needs a card answering more "
-		    "than 256 bytes; tokencard-sim's test application answers 6A86 for "
-		    "80 34 with P1P2 > 0100 (missing card feature: long responses)\n");
-		skip();
+	for (size_t k = 0; k < 3; k++) {
+		assert_int_equal(
+		    pcsc_apdu(h, apdus[k], sizeof(apdus[k]), resp, sizeof(resp), &got, &sw),
+		    SCARD_S_SUCCESS);
+		assert_int_equal(sw, 0x9000);
+		assert_int_equal(got, want[k]);
+		for (size_t i = 0; i < got; i++)
+			assert_int_equal(resp[i], (uint8_t)i);
 	}
-	assert_int_equal(sw, 0x9000);
-	assert_int_equal(got, 1000);
-	for (size_t i = 0; i < got; i++)
-		assert_int_equal(resp[i], (uint8_t)i);
+	assert_int_equal(SCardDisconnect(h, SCARD_RESET_CARD), SCARD_S_SUCCESS);
 }
 
-/* Case 3E (Lc 300) and 4E (Lc 300, Le 256): the driver cuts the command into
- * ENVELOPE (INS C2) TPDUs. */
+/* Case 3E (Lc 300) and 4E (Lc 300, Le 256; Lc 503, Le 1000, whose data ends
+ * with the second full ENVELOPE, 7 + 503 = 510 bytes, and whose Le goes
+ * alone): the driver cuts the command into ENVELOPE (INS C2) TPDUs. */
 static void test_pcsc_extended_case_3e_4e(void **state)
 {
 	struct fixture *f = *state;
 	SCARDHANDLE h = connect_t0(f);
-	static uint8_t apdu[4 + 3 + 300 + 2], resp[300];
+	static uint8_t apdu[4 + 3 + 503 + 2], resp[1024];
 	size_t got;
-	uint16_t sw3, sw4;
+	uint16_t sw;
 	char why[PCSC_RIG_WHY_LEN];
 
 	check(testapp_select(h, why, sizeof(why)), why);
 	memcpy(apdu, (const uint8_t[]){0x80, 0x32, 0x00, 0x00, 0x00, 0x01, 0x2C}, 7);
 	fill_pattern(apdu + 7, 300, 0x40);
-	assert_int_equal(pcsc_apdu(h, apdu, 7 + 300, resp, sizeof(resp), &got, &sw3),
+	assert_int_equal(pcsc_apdu(h, apdu, 7 + 300, resp, sizeof(resp), &got, &sw),
 	                 SCARD_S_SUCCESS);
+	assert_int_equal(sw, 0x9000);
+	assert_int_equal(got, 0);
 	apdu[1] = 0x36;
 	apdu[2] = 0x01;
 	apdu[7 + 300] = 0x01; /* Le 0100 */
 	apdu[7 + 301] = 0x00;
-	assert_int_equal(pcsc_apdu(h, apdu, sizeof(apdu), resp, sizeof(resp), &got, &sw4),
+	assert_int_equal(pcsc_apdu(h, apdu, 7 + 300 + 2, resp, sizeof(resp), &got, &sw),
 	                 SCARD_S_SUCCESS);
-	assert_int_equal(SCardDisconnect(h, SCARD_RESET_CARD), SCARD_S_SUCCESS);
-	if (sw3 == 0x6D00 && sw4 == 0x6D00) {
-		print_message("SKIPPED: extended cases 3E/4E travel in ENVELOPE (INS C2) TPDUs; "
-		              "tokencard-sim answers 6D00 to ENVELOPE (missing card feature: "
-		              "ENVELOPE)\n");
-		skip();
-	}
-	assert_int_equal(sw3, 0x9000);
-	assert_int_equal(sw4, 0x9000);
+	assert_int_equal(sw, 0x9000);
 	assert_int_equal(got, 256);
 	for (size_t i = 0; i < got; i++)
 		assert_int_equal(resp[i], (uint8_t)i);
+	memcpy(apdu, (const uint8_t[]){0x80, 0x36, 0x03, 0xE8, 0x00, 0x01, 0xF7}, 7); /* Lc 503 */
+	fill_pattern(apdu + 7, 503, 0x40);
+	apdu[7 + 503] = 0x03; /* Le 03E8 */
+	apdu[7 + 504] = 0xE8;
+	assert_int_equal(pcsc_apdu(h, apdu, sizeof(apdu), resp, sizeof(resp), &got, &sw),
+	                 SCARD_S_SUCCESS);
+	assert_int_equal(sw, 0x9000);
+	assert_int_equal(got, 1000);
+	for (size_t i = 0; i < got; i++)
+		assert_int_equal(resp[i], (uint8_t)i);
+	assert_int_equal(SCardDisconnect(h, SCARD_RESET_CARD), SCARD_S_SUCCESS);
 }
 
 int main(void)

@@ -114,8 +114,9 @@ static bool one_of(LONG rv, const LONG *ok, size_t n)
 	return false;
 }
 
-/* The card leaves at its 100th character since power-on: the ATR (3B 00)
- * is 2, the case 2 answer ACK + 256 bytes + SW, so it goes in the data. */
+/* The card leaves at its 100th character since power-on: the default ATR
+ * is 13, the PPS echo 4, the case 2 answer ACK + 256 bytes + SW, so it goes
+ * in the data. */
 static void test_pcsc_card_pulled_mid_apdu(void **state)
 {
 	struct fixture *f = *state;
@@ -200,7 +201,9 @@ static void pps_fails(struct fixture *f, const char *mode)
 	card(f, line);
 	reinsert(f); /* the ATR applies from the next reset */
 	SCARDHANDLE h = connect_t0(f);
-	static const uint8_t offer[] = {0x3B, 0x10, 0x95}; /* TA1 offered */
+	/* the default ATR with TA1 95 offered (and its TCK) */
+	static const uint8_t offer[] = {0x3B, 0x96, 0x95, 0x80, 0x1F, 0x07, 0x80,
+	                                0x31, 0xC0, 0x82, 0x90, 0x00, 0xF8};
 	uint8_t atr[MAX_ATR_SIZE];
 	DWORD atr_len = sizeof(atr), st, proto;
 	assert_int_equal(SCardStatus(h, NULL, NULL, &st, &proto, atr, &atr_len), SCARD_S_SUCCESS);
@@ -214,7 +217,7 @@ static void pps_fails(struct fixture *f, const char *mode)
 	assert_string_equal(D, "1");
 	assert_int_equal(SCardDisconnect(h, SCARD_RESET_CARD), SCARD_S_SUCCESS);
 	card(f, "set pps=accept");
-	card(f, "set ta1=none");
+	card(f, "set ta1=96"); /* the default */
 	reinsert(f);
 }
 

@@ -34,6 +34,15 @@ static void test_config_defaults(void **state)
 	(void)state;
 	tc_sim_config_init(&c);
 	assert_int_equal(tc_sim_config_engine(&c, &e, why, sizeof(why)), TC_OK);
+	static const uint8_t atr[] = {0x3B, 0x96, 0x96, 0x80, 0x1F, 0x07, 0x80,
+	                              0x31, 0xC0, 0x82, 0x90, 0x00, 0xFB};
+	assert_int_equal(e.atr_len, sizeof(atr));
+	assert_memory_equal(e.atr, atr, sizeof(atr));
+	/* every "none" takes the ATR back to the bare 3B 00 */
+	static const char *const bare[] = {"ta1=none", "classes=none", "historical=none"};
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(tc_sim_config_set_arg(&c, bare[i], why, sizeof(why)), TC_OK);
+	assert_int_equal(tc_sim_config_engine(&c, &e, why, sizeof(why)), TC_OK);
 	assert_int_equal(e.atr_len, 2);
 	assert_int_equal(e.atr[0], 0x3B);
 	assert_int_equal(e.atr[1], 0x00);

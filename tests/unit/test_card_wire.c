@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "tc_atr.h"
 #include "tc_error.h"
 #include "tc_sim.h"
 #include "tc_wire.h"
@@ -32,9 +33,12 @@ struct rd {
 	size_t nbuf;
 };
 
-static struct rd R; /* one reader per test, tests run one by one */
+static struct rd R;    /* one reader per test, tests run one by one */
+static int R_socktype; /* 0: SOCK_STREAM; SOCK_SEQPACKET shows each write apart */
 
-static void rd_open(const char *const *sets, size_t nsets, FILE *record)
+/* The tests count the card's characters: they use the shortest ATR, 3B 00,
+ * unless default_atr (test_wire_default_atr checks the default one). */
+static void rd_open_atr(const char *const *sets, size_t nsets, FILE *record, bool default_atr)
 {
 	struct tc_sim_config cfg;
 	struct tc_sim_log lg = {.level = TC_SIM_LOG_ERROR, .out = stderr};
@@ -43,14 +47,21 @@ static void rd_open(const char *const *sets, size_t nsets, FILE *record)
 
 	memset(&R, 0, sizeof(R));
 	tc_sim_config_init(&cfg);
+	if (!default_atr)
+		assert_int_equal(tc_sim_config_set_arg(&cfg, "atr=3B 00", why, sizeof(why)), TC_OK);
 	for (size_t i = 0; i < nsets; i++)
 		assert_int_equal(tc_sim_config_set_arg(&cfg, sets[i], why, sizeof(why)), TC_OK);
 	R.sim = tc_sim_new(&cfg, &lg, why, sizeof(why));
 	assert_non_null(R.sim);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	assert_int_equal(socketpair(AF_UNIX, R_socktype ? R_socktype : SOCK_STREAM, 0, sv), 0);
 	assert_int_equal(tc_sim_attach(R.sim, sv[0], record), TC_OK);
 	R.fd = sv[1];
 	(void)fcntl(R.fd, F_SETFL, fcntl(R.fd, F_GETFL) | O_NONBLOCK);
+}
+
+static void rd_open(const char *const *sets, size_t nsets, FILE *record)
+{
+	rd_open_atr(sets, nsets, record, false);
 }
 
 static void rd_close(void)
@@ -149,6 +160,66 @@ static void rd_chars(const uint8_t *b, size_t n, uint64_t t, uint32_t ack)
 }
 
 static const uint8_t case1[] = {0x80, 0x30, 0x00, 0x00, 0x00};
+
+/* The default ATR: a real T=0 card's, with TA1 96, the class indicator
+ * (A, B, C) and compact-TLV historical bytes, so its TCK must be right. */
+static void test_wire_default_atr(void **state)
+{
+	static const uint8_t want[] = {0x3B, 0x96, 0x96, 0x80, 0x1F, 0x07, 0x80,
+	                               0x31, 0xC0, 0x82, 0x90, 0x00, 0xFB};
+	uint8_t got[sizeof(want)];
+	struct tc_atr a;
+
+	(void)state;
+	rd_open_atr(NULL, 0, NULL, true);
+	rd_activate();
+	assert_int_equal(R.nin, sizeof(want) + 1);
+	for (size_t i = 0; i < sizeof(want); i++)
+		got[i] = byte_of(i);
+	assert_memory_equal(got, want, sizeof(want));
+	assert_int_equal(R.in[sizeof(want)].type, TC_WIRE_IDLE);
+	assert_int_equal(tc_atr_parse(got, sizeof(got), &a), 0);
+	assert_int_equal(a.Fi, 512);
+	assert_int_equal(a.Di, 32);
+	assert_int_equal(a.fmax_khz, 5000);
+	assert_true(a.has_class);
+	assert_int_equal(a.classes, TC_ATR_CLASS_A | TC_ATR_CLASS_B | TC_ATR_CLASS_C);
+	assert_int_equal(a.tck, TC_ATR_TCK_OK);
+	assert_false(a.specific_mode);
+	rd_close();
+}
+
+/* Everything the card says in answer to one input leaves in one write: over
+ * a SOCK_SEQPACKET pair each write is one record, so one read must return
+ * the ACK, 256 data bytes, SW1 SW2 and IDLE at once. */
+static void test_wire_answer_in_one_write(void **state)
+{
+	static const uint8_t case2_256[] = {0x80, 0x34, 0x01, 0x00, 0x00};
+	static uint8_t buf[65536];
+
+	(void)state;
+	R_socktype = SOCK_SEQPACKET;
+	rd_open(NULL, 0, NULL);
+	R_socktype = 0;
+	rd_activate();
+	assert_int_equal(R.nin, 3); /* the ATR and IDLE came in one record too */
+	rd_chars(case2_256, 5, 20000, 0);
+	assert_int_equal(tc_sim_pump(R.sim), TC_OK);
+	ssize_t n = read(R.fd, buf, sizeof(buf));
+	assert_true(n > 0);
+	size_t off = 0, msgs = 0;
+	struct tc_wire_msg m;
+	int k;
+	while ((k = tc_wire_decode(buf + off, (size_t)n - off, &m, NULL, 0)) > 0) {
+		off += (size_t)k;
+		msgs++;
+	}
+	assert_int_equal(off, (size_t)n);
+	assert_int_equal(msgs, 1 + 256 + 2 + 1);
+	assert_int_equal(m.type, TC_WIRE_IDLE);
+	assert_true(read(R.fd, buf, sizeof(buf)) < 0); /* nothing more */
+	rd_close();
+}
 
 static void test_wire_session_case1(void **state)
 {
@@ -351,6 +422,8 @@ int main(void)
 	    cmocka_unit_test(test_wire_session_case1),
 	    cmocka_unit_test(test_wire_stale_messages),
 	    cmocka_unit_test(test_wire_card_signals_parity),
+	    cmocka_unit_test(test_wire_default_atr),
+	    cmocka_unit_test(test_wire_answer_in_one_write),
 	    cmocka_unit_test(test_wire_remove_at_and_control),
 	    cmocka_unit_test(test_wire_refused_class),
 	    cmocka_unit_test(test_wire_malformed),

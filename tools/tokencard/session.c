@@ -21,8 +21,13 @@
 static void reader_config(const struct session_opts *opts, struct tc_reader_config *cfg)
 {
 	tc_reader_config_default(cfg);
-	if (opts->no_pps)
-		cfg->caps.di_mask = 1u << 1; /* Di = 1 only: no PPS1 to ask */
+	if (opts->no_pps) {
+		/* Fd/Dd (FI 1, DI 1) only: a card's TA1 has no pair to ask for, so no
+		 * PPS1 is sent and the card stays at the defaults */
+		cfg->caps.di_mask = 1u << 1;
+		cfg->caps.npairs = 1;
+		cfg->caps.pairs[0] = 0x11;
+	}
 }
 
 static int open_slot(struct session *s, const struct session_opts *opts)
