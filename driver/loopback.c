@@ -465,8 +465,11 @@ static int take(struct tc_link *l, const struct tc_wire_msg *m, uint64_t deadlin
 		rx->time = m->time;
 		rx->id = m->seq;
 		rx->index = 0;
-		if (m->time > l->now)
-			l->now = m->time;
+		/* The character holds I/O for 10 etu from its leading edge
+		 * (wire.md section 3): nothing of ours may start before that. */
+		uint64_t end = m->time + tc_etu_to_clk(l->F, l->D, TC_CHAR_ETU);
+		if (end > l->now)
+			l->now = end;
 		l->stats.chars_from_card++;
 		return 1;
 	case TC_WIRE_ERROR:
