@@ -138,7 +138,7 @@ static void do_select(struct tc_card_os *os, const uint8_t *aid, size_t n, struc
 {
 	for (unsigned i = 0; i < os->napps; i++) {
 		const struct tc_card_app *a = os->apps[i].app;
-		if (a->aid_len == n && memcmp(a->aid, aid, n) == 0) {
+		if (a->aid_len == n && n > 0 && memcmp(a->aid, aid, n) == 0) {
 			select_app(os, (int)i);
 			set_sw(r, 0x9000);
 			return;
@@ -279,7 +279,8 @@ static void envelope(struct tc_card_os *os, const uint8_t hdr[5], const uint8_t 
 		envelope_fail(os, 0x6700, r);
 		return;
 	}
-	memcpy(os->env + os->env_len, data, n);
+	if (n > 0)
+		memcpy(os->env + os->env_len, data, n);
 	os->env_len += n;
 	size_t le_len = 0, hdr_len = 0;
 	long end = envelope_data_end(os, &le_len, &hdr_len);

@@ -135,7 +135,7 @@ static int check_optional(const char *name, bool req_has, uint8_t req_v, bool an
 int tc_pps_check_answer(const struct tc_pps *req, const uint8_t *ans, size_t len,
                         struct tc_pps_result *res, char *why, size_t whylen)
 {
-	struct tc_pps a;
+	struct tc_pps a = {0};
 
 	if (!req || !res)
 		return say(why, whylen, TC_E_INVAL, "no request or result given");

@@ -36,7 +36,7 @@ static void usage(FILE *to)
 static void print_hex(const char *prefix, const uint8_t *b, size_t n)
 {
 	char text[128];
-	printf("%s%s%s\n", prefix, tc_hex_encode(b, n, ' ', text, sizeof(text)), n > 40 ? "" : "");
+	printf("%s%s\n", prefix, tc_hex_encode(b, n, ' ', text, sizeof(text)));
 }
 
 static int run_step(struct session *s, const struct demo_step *st)

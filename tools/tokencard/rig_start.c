@@ -31,7 +31,7 @@ static int listen_socket(const char *path)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -1;
-	strcpy(sa.sun_path, path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
 	(void)unlink(path);
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0)
@@ -177,7 +177,8 @@ static int resolve_driver(const struct rig_opts *o, char *out, size_t cap)
 		self[n] = '\0';
 		char *slash = strrchr(self, '/');
 		if (slash) {
-			strcpy(slash, "/../driver/libifd-tokencard.so");
+			snprintf(slash, sizeof(self) - (size_t)(slash - self), "%s",
+			         "/../driver/libifd-tokencard.so");
 			if (realpath(self, out))
 				return 0;
 		}
