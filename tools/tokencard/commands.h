@@ -10,4 +10,8 @@ int cmd_exercise(int argc, char **argv); /* cmd_exercise.c: test application, ch
 
 int cmd_rig(int argc, char **argv); /* cmd_rig.c: private pcscd with loopback readers */
 
+int cmd_readers(int argc, char **argv); /* cmd_pcsc.c: PC/SC readers and cards */
+int cmd_apdu(int argc, char **argv);    /* cmd_pcsc_apdu.c: APDUs through PC/SC */
+int cmd_watch(int argc, char **argv);   /* cmd_pcsc_watch.c: card and reader events */
+
 #endif

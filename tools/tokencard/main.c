@@ -16,6 +16,9 @@ static const struct command commands[] = {
     {"demo", cmd_demo, "run a session against tokencard-sim on the loopback wire"},
     {"exercise", cmd_exercise, "run the reader test application, every case and length"},
     {"rig", cmd_rig, "a private pcscd with loopback readers and simulated cards"},
+    {"readers", cmd_readers, "list the PC/SC readers, their cards and ATRs"},
+    {"apdu", cmd_apdu, "send APDUs through PC/SC, explain the status words"},
+    {"watch", cmd_watch, "print card and reader events as they happen"},
 };
 
 static void usage(FILE *to)
