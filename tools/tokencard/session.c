@@ -15,6 +15,7 @@
 
 #include "proc.h"
 #include "tc_error.h"
+#include "tc_sw.h"
 
 #define SESSION_START_WAIT_MS 5000
 
@@ -120,41 +121,6 @@ int session_apdu(struct session *s, const uint8_t *apdu, size_t n, uint8_t *resp
 
 const char *sw_meaning(uint8_t sw1, uint8_t sw2)
 {
-	unsigned sw = (unsigned)sw1 << 8 | sw2;
-	if (sw == 0x9000)
-		return "success";
-	if (sw1 == 0x61)
-		return "more data available (GET RESPONSE)";
-	if (sw1 == 0x6C)
-		return "wrong Le; the card gives the right one";
-	if (sw1 == 0x63 && (sw2 & 0xF0) == 0xC0)
-		return "verification failed; tries left in the low nibble";
-	switch (sw) {
-	case 0x6700:
-		return "wrong length";
-	case 0x6982:
-		return "security status not satisfied";
-	case 0x6983:
-		return "authentication method blocked";
-	case 0x6985:
-		return "conditions of use not satisfied";
-	case 0x6A80:
-		return "incorrect data";
-	case 0x6A82:
-		return "file or application not found";
-	case 0x6A86:
-		return "incorrect P1 P2";
-	case 0x6A88:
-		return "referenced data not found";
-	case 0x6B00:
-		return "wrong parameters P1 P2";
-	case 0x6D00:
-		return "instruction not supported";
-	case 0x6E00:
-		return "class not supported";
-	case 0x6F00:
-		return "no precise diagnosis";
-	default:
-		return "";
-	}
+	static char buf[96]; /* the tool is single-threaded where it prints */
+	return tc_sw_meaning((uint16_t)(sw1 << 8 | sw2), buf, sizeof(buf));
 }
