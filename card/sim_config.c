@@ -266,9 +266,29 @@ static int set_text(struct tc_sim_config *c, const struct key_def *k, const char
 		if (v[i] < 0x20 || v[i] > 0x7E)
 			return bad(k, v, why, cap);
 	bool app = !strcmp(k->key, "default_app");
-	if (app && strcmp(v, "testapp") && strcmp(v, "none"))
+	if (app && strcmp(v, "testapp") && strcmp(v, "token") && strcmp(v, "none"))
 		return bad(k, v, why, cap);
 	memcpy(app ? c->default_app : c->name, v, n + 1);
+	return TC_OK;
+}
+
+/* A file path (the token card's memory); "none" or empty for memory only. */
+static int set_path(struct tc_sim_config *c, const struct key_def *k, const char *v, char *why,
+                    size_t cap)
+{
+	size_t n = strlen(v);
+	if (n >= sizeof(c->token_store)) {
+		snprintf(why, cap, "bad value for %s: path longer than %zu characters", k->key,
+		         sizeof(c->token_store) - 1);
+		return TC_E_FORMAT;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7F)
+			return bad(k, v, why, cap);
+	if (!strcmp(v, "none"))
+		n = 0;
+	memcpy(c->token_store, v, n);
+	c->token_store[n] = '\0';
 	return TC_OK;
 }
 
@@ -305,7 +325,8 @@ static const struct key_def keys[] = {
     U("null_storm", null_storm, 0, TC_T0C_MAX_NULL_STORM, "a number 0..512"),
     B("one_by_one", one_by_one),
     B("present", present),
-    C("default_app", set_text, 0, 0, "testapp or none"),
+    C("default_app", set_text, 0, 0, "testapp, token or none"),
+    C("token_store", set_path, 0, 0, "a file path, or none (memory only)"),
     C("name", set_text, 0, 0, "0..32 printable characters"),
     B("mute", mute),
     C("answer_classes", set_classes, 0, 0, "classes like A,B,C"),

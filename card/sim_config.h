@@ -18,6 +18,7 @@
 #define TC_SIM_LINE_MAX  512u
 #define TC_SIM_NAME_MAX  32u
 #define TC_SIM_MAX_LINES 10000u
+#define TC_SIM_PATH_MAX  4096u /* token_store, with its NUL */
 
 struct tc_sim_config {
 	/* ATR: built from spec unless raw_atr. */
@@ -38,6 +39,9 @@ struct tc_sim_config {
 	bool present;
 	char default_app[TC_SIM_NAME_MAX + 1];
 	char name[TC_SIM_NAME_MAX + 1]; /* HELLO name */
+	/* The deposit-token card's memory file; empty: in memory only. Read when
+	 * the card process starts (a later `set` does not reopen it). */
+	char token_store[TC_SIM_PATH_MAX];
 	/* Faults on purpose. */
 	bool mute;
 	uint8_t answer_classes; /* TC_ATR_CLASS_* the card answers at */

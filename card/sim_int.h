@@ -52,6 +52,7 @@ struct tc_sim {
 	struct tc_sim_config cfg;
 	struct tc_sim_log log;
 	struct tc_card_os *os;
+	struct tc_token_card *token; /* the deposit-token application (app_token.h) */
 	struct tc_t0c *card;
 	bool present;
 	bool opt_realtime;

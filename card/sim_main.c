@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "sim_serial.h"
 #include "tc_error.h"
 #include "tc_sim.h"
 
@@ -37,6 +38,7 @@ struct options {
 	const char *socket_path;
 	const char *record_path;
 	bool realtime, once;
+	struct sim_serial_opts serial; /* --serial PATH --lines PATH (docs/serial.md) */
 };
 
 struct ctl_client {
@@ -47,8 +49,11 @@ struct ctl_client {
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: tokencard-sim --socket PATH [--config FILE] [--set key=value]...\n"
-	           "                     [--realtime] [--record FILE] [--once]\n");
+	fprintf(f,
+	        "usage: tokencard-sim --socket PATH [--config FILE] [--set key=value]...\n"
+	        "                     [--realtime] [--record FILE] [--once]\n"
+	        "       tokencard-sim --serial LINK --lines PATH [--serial-reset rts|dtr[-inv]]\n"
+	        "                     [--config FILE] [--set key=value]...\n");
 }
 
 static int load_config_file(struct tc_sim_config *cfg, const char *path)
@@ -85,6 +90,14 @@ static int parse_args(int argc, char **argv, struct options *o, struct tc_sim_co
 			o->once = true;
 		} else if (!strcmp(a, "--socket") && has_next) {
 			o->socket_path = argv[++i];
+		} else if (!strcmp(a, "--serial") && has_next) {
+			o->serial.link_path = argv[++i];
+		} else if (!strcmp(a, "--lines") && has_next) {
+			o->serial.lines_path = argv[++i];
+		} else if (!strcmp(a, "--serial-reset") && has_next) {
+			const char *v = argv[++i];
+			o->serial.reset_dtr = !strncmp(v, "dtr", 3);
+			o->serial.reset_inv = strstr(v, "-inv") != NULL;
 		} else if (!strcmp(a, "--record") && has_next) {
 			o->record_path = argv[++i];
 		} else if (!strcmp(a, "--config") && has_next) {
@@ -104,7 +117,7 @@ static int parse_args(int argc, char **argv, struct options *o, struct tc_sim_co
 			return -1;
 		}
 	}
-	if (!o->socket_path) {
+	if (!o->socket_path && !(o->serial.link_path && o->serial.lines_path)) {
 		usage(stderr);
 		return -1;
 	}
@@ -256,6 +269,15 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	tc_sim_set_realtime(sim, o.realtime);
+	if (o.serial.link_path && o.serial.lines_path) {
+		struct sigaction ss = {.sa_handler = on_signal};
+		(void)sigaction(SIGINT, &ss, NULL);
+		(void)sigaction(SIGTERM, &ss, NULL);
+		(void)signal(SIGPIPE, SIG_IGN);
+		int src = sim_serial_run(sim, &o.serial, &stop_requested);
+		tc_sim_free(sim);
+		return src;
+	}
 	snprintf(ctl_path, sizeof(ctl_path), "%s.ctl", o.socket_path);
 	/* control first: once PATH exists, everything is ready */
 	struct loop L = {.sim = sim, .o = &o, .cfd = listen_unix(ctl_path)};

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app_token.h"
 #include "tc_error.h"
 #include "tc_timing.h"
 
@@ -37,6 +38,23 @@ static void log_transition(void *ctx, enum tc_t0c_state from, enum tc_t0c_state 
 	          tc_t0c_state_name(to), (unsigned long long)t);
 }
 
+/* The token application's log lines go to the sim's info log. */
+static void log_token(void *ctx, const char *line)
+{
+	const struct tc_sim *sim = ctx;
+	SIM_INFO(&sim->log, "token: %s", line);
+}
+
+/* The deposit-token application, its memory at cfg->token_store (or in memory). */
+static int add_token_app(struct tc_sim *sim, const struct tc_sim_config *cfg, char *why, size_t cap)
+{
+	const char *path = cfg->token_store[0] ? cfg->token_store : NULL;
+	if (tc_token_card_open(path, &sim->token, why, cap) != TC_OK)
+		return TC_E_FORMAT;
+	tc_token_card_set_log(sim->token, log_token, sim);
+	return tc_card_os_add(sim->os, tc_card_app_token(), sim->token, false);
+}
+
 struct tc_sim *tc_sim_new(const struct tc_sim_config *cfg, const struct tc_sim_log *lg, char *why,
                           size_t cap)
 {
@@ -49,6 +67,8 @@ struct tc_sim *tc_sim_new(const struct tc_sim_config *cfg, const struct tc_sim_l
 	sim->fd = -1;
 	sim->os = tc_card_os_new();
 	if (!sim->os || tc_card_os_add(sim->os, tc_card_app_test(), NULL, true) != TC_OK)
+		goto fail;
+	if (add_token_app(sim, cfg, why, cap) != TC_OK)
 		goto fail;
 	sim->card = tc_t0c_new(&ec, tc_card_os_ops(), sim->os);
 	if (!sim->card || tc_sim_apply_config(sim, cfg, why, cap) != TC_OK)
@@ -70,6 +90,7 @@ void tc_sim_free(struct tc_sim *sim)
 	tc_sim_detach(sim);
 	tc_t0c_free(sim->card);
 	tc_card_os_free(sim->os);
+	tc_token_card_close(sim->token);
 	free(sim);
 }
 

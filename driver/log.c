@@ -42,15 +42,20 @@ void tc_log_write(unsigned category, const char *func, const char *fmt, ...)
 	}
 }
 
-static int is_secret_ins(uint8_t ins)
+/* Commands whose data is a secret: VERIFY, CHANGE REFERENCE DATA, RESET
+ * RETRY COUNTER (PINs, PUKs), and in a proprietary class the key loading
+ * commands: tokencard's PERSONALISE (80 E0) and GlobalPlatform's PUT KEY (D8). */
+static int is_secret(uint8_t cla, uint8_t ins)
 {
-	return ins == 0x20 || ins == 0x21 || ins == 0x24 || ins == 0x2C;
+	if (ins == 0x20 || ins == 0x21 || ins == 0x24 || ins == 0x2C)
+		return 1;
+	return (cla & 0x80) && (ins == 0xE0 || ins == 0xD8);
 }
 
 void tc_log_apdu(const char *func, const char *dir, const uint8_t *b, size_t n, int is_command)
 {
 	char hex[3 * 64 + 8];
-	if (is_command && n > 5 && is_secret_ins(b[1])) {
+	if (is_command && n > 5 && is_secret(b[0], b[1])) {
 		tc_hex_encode(b, 5, ' ', hex, sizeof(hex));
 		tc_log_write(TC_LOG_WIRE, func, "%s %s [%zu bytes not logged]", dir, hex, n - 5);
 		return;

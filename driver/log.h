@@ -18,7 +18,8 @@ unsigned tc_log_level(void);
 void tc_log_write(unsigned category, const char *func, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Log an APDU or response in hex, masking what must never be logged: the
- * data of VERIFY, CHANGE REFERENCE DATA and RESET RETRY COUNTER. */
+ * data of VERIFY, CHANGE REFERENCE DATA, RESET RETRY COUNTER and of proprietary
+ * key loading (80 E0 PERSONALISE, GlobalPlatform PUT KEY D8). */
 void tc_log_apdu(const char *func, const char *dir, const uint8_t *b, size_t n, int is_command);
 
 #ifdef TC_NO_LOG

@@ -5,6 +5,7 @@
 
 static const struct tc_transport *const transports[] = {
     &tc_transport_loopback,
+    &tc_transport_serial,
 };
 
 const struct tc_transport *tc_transport_find(const char *devicename, const char **endpoint)

@@ -84,6 +84,7 @@ struct tc_transport {
 };
 
 extern const struct tc_transport tc_transport_loopback;
+extern const struct tc_transport tc_transport_serial;
 
 /* Find the transport for a DEVICENAME ("loopback:/tmp/card.sock"); *endpoint
  * receives what follows the prefix. NULL when none matches. */

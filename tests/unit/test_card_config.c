@@ -127,7 +127,10 @@ static void test_config_set_messages(void **state)
 	    {"ta2=E0", "bad value 'E0' for ta2: expected one hex byte (b6, b7 zero) or none"},
 	    {"null_storm=513", "bad value '513' for null_storm: expected a number 0..512"},
 	    {"atr_delay=-5", "bad value '-5' for atr_delay: expected clock cycles 1..1000000"},
-	    {"default_app=bank", "bad value 'bank' for default_app: expected testapp or none"},
+	    {"default_app=bank",
+	     "bad value 'bank' for default_app: expected testapp, token or none"},
+	    {"token_store=a\tb", "bad value 'a\tb' for token_store: expected a file path, or none "
+	                         "(memory only)"},
 	    {"protocols=1", "bad value '1' for protocols: expected 0 or 0,1"},
 	    {"nokey", "expected 'key = value'"},
 	    {"=5", "expected 'key = value'"},
@@ -174,6 +177,31 @@ static void test_config_set_values(void **state)
 	assert_string_equal(tc_sim_pps_name(TC_T0C_PPS_NO_PPS1), "no-pps1");
 }
 
+/* The deposit-token card: its memory file and its default selection. */
+static void test_config_token_store(void **state)
+{
+	struct tc_sim_config c;
+	char why[TC_SIM_ERR_LEN], arg[TC_SIM_LINE_MAX + 16];
+	(void)state;
+	tc_sim_config_init(&c);
+	assert_string_equal(c.token_store, "");
+	assert_int_equal(
+	    tc_sim_config_set_arg(&c, "token_store = /tmp/x/card.mem", why, sizeof(why)), TC_OK);
+	assert_string_equal(c.token_store, "/tmp/x/card.mem");
+	assert_int_equal(tc_sim_config_set_arg(&c, "default_app=token", why, sizeof(why)), TC_OK);
+	assert_string_equal(c.default_app, "token");
+	assert_int_equal(tc_sim_config_parse(&c, "token_store = none\n", 19, "f", why, sizeof(why)),
+	                 TC_OK);
+	assert_string_equal(c.token_store, "");
+	/* a path too long for one setting line is refused as such */
+	memset(arg, 'p', sizeof(arg) - 1);
+	memcpy(arg, "token_store=", 12);
+	arg[sizeof(arg) - 1] = '\0';
+	assert_int_equal(tc_sim_config_set_arg(&c, arg, why, sizeof(why)), TC_E_FORMAT);
+	assert_string_equal(why, "setting longer than 511 characters");
+	assert_string_equal(c.token_store, "");
+}
+
 static void test_config_odd_input(void **state)
 {
 	struct tc_sim_config c;
@@ -196,9 +224,10 @@ static void test_config_odd_input(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_config_defaults),   cmocka_unit_test(test_config_good_file),
-	    cmocka_unit_test(test_config_bad_files),  cmocka_unit_test(test_config_set_messages),
-	    cmocka_unit_test(test_config_set_values), cmocka_unit_test(test_config_odd_input),
+	    cmocka_unit_test(test_config_defaults),    cmocka_unit_test(test_config_good_file),
+	    cmocka_unit_test(test_config_bad_files),   cmocka_unit_test(test_config_set_messages),
+	    cmocka_unit_test(test_config_set_values),  cmocka_unit_test(test_config_odd_input),
+	    cmocka_unit_test(test_config_token_store),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,4 +14,6 @@ int cmd_readers(int argc, char **argv); /* cmd_pcsc.c: PC/SC readers and cards *
 int cmd_apdu(int argc, char **argv);    /* cmd_pcsc_apdu.c: APDUs through PC/SC */
 int cmd_watch(int argc, char **argv);   /* cmd_pcsc_watch.c: card and reader events */
 
+int cmd_card(int argc, char **argv); /* cmd_card.c: the deposit-token card through PC/SC */
+
 #endif

@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"readers", cmd_readers, "list the PC/SC readers, their cards and ATRs"},
     {"apdu", cmd_apdu, "send APDUs through PC/SC, explain the status words"},
     {"watch", cmd_watch, "print card and reader events as they happen"},
+    {"card", cmd_card, "the deposit-token card: personalise, info, verify, log"},
 };
 
 static void usage(FILE *to)

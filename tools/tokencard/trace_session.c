@@ -297,19 +297,71 @@ static const char *ins_name(const uint8_t *h)
 	return (h[1] & 0xF0) == 0x60 || (h[1] & 0xF0) == 0x90 ? "INVALID INS" : "";
 }
 
+/* Data that a trace never shows: what goes to the card with VERIFY (20, 21),
+ * CHANGE REFERENCE DATA (24), RESET RETRY COUNTER (2C) (PIN blocks) and the
+ * token card's PERSONALISE (80 E0: keys, PIN, PUK). */
+static bool secret_data(const struct sess *s)
+{
+	uint8_t ins = s->hdr[1];
+	return s->seg_dir == 'R' && (ins == 0x20 || ins == 0x21 || ins == 0x24 || ins == 0x2C ||
+	                             (s->hdr[0] == 0x80 && ins == 0xE0));
+}
+
+/* A card number is never shown whole: in a run of 12 or more ASCII digits
+ * every byte but the last four becomes "**" in the hex dump. */
+static void mask_digit_runs(const uint8_t *d, size_t n, bool *masked)
+{
+	size_t i = 0;
+	while (i < n) {
+		size_t j = i;
+		while (j < n && d[j] >= '0' && d[j] <= '9')
+			j++;
+		for (size_t k = i; j - i >= 12 && k + 4 < j; k++)
+			masked[k] = true;
+		i = j > i ? j : i + 1;
+	}
+}
+
+static const char *masked_hex(const uint8_t *d, const bool *m, size_t n, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < n && o + 4 <= cap; i++) {
+		if (m[i])
+			snprintf(out + o, cap - o, "%s**", i ? " " : "");
+		else
+			snprintf(out + o, cap - o, "%s%02X", i ? " " : "", d[i]);
+		o += strlen(out + o);
+	}
+	return out;
+}
+
 static void data_flush(struct sess *s)
 {
 	char hex[64];
+	bool masked[sizeof(s->data)] = {false};
 
 	if (s->ndata == 0)
 		return;
-	tr_event(s->o, s->t_data, s->seg_dir, "data %s card (%zu byte%s): %s",
-	         s->seg_dir == 'R' ? "to" : "from", s->ndata, s->ndata == 1 ? "" : "s",
-	         tr_hex(s->data, s->ndata > 16 ? 16 : s->ndata, 16, hex, sizeof(hex)));
-	for (size_t at = 16; at < s->ndata; at += 16)
-		tr_note(s->o, "%s",
-		        tr_hex(s->data + at, s->ndata - at > 16 ? 16 : s->ndata - at, 16, hex,
-		               sizeof(hex)));
+	if (secret_data(s)) {
+		tr_event(s->o, s->t_data, s->seg_dir,
+		         "data to card (%zu byte%s): not shown (PIN, PUK or key material)",
+		         s->ndata, s->ndata == 1 ? "" : "s");
+		s->ndata = 0;
+		return;
+	}
+	mask_digit_runs(s->data, s->ndata, masked);
+	for (size_t at = 0; at < s->ndata; at += 16) {
+		size_t len = s->ndata - at > 16 ? 16 : s->ndata - at;
+		if (at == 0)
+			tr_event(s->o, s->t_data, s->seg_dir, "data %s card (%zu byte%s): %s",
+			         s->seg_dir == 'R' ? "to" : "from", s->ndata,
+			         s->ndata == 1 ? "" : "s",
+			         masked_hex(s->data, masked, len, hex, sizeof(hex)));
+		else
+			tr_note(s->o, "%s",
+			        masked_hex(s->data + at, masked + at, len, hex, sizeof(hex)));
+	}
 	s->ndata = 0;
 }
 
