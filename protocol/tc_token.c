@@ -404,3 +404,39 @@ void tc_amount_format(uint64_t amount, uint16_t currency, char *out, size_t cap)
 		snprintf(out, cap, "%llu.%0*llu", (unsigned long long)(amount / div), (int)e,
 		         (unsigned long long)(amount % div));
 }
+
+static const struct {
+	uint16_t num;
+	char alpha[4];
+} currencies[] = {
+    {36, "AUD"},  {48, "BHD"},  {124, "CAD"}, {156, "CNY"}, {208, "DKK"},
+    {344, "HKD"}, {356, "INR"}, {368, "IQD"}, {392, "JPY"}, {410, "KRW"},
+    {414, "KWD"}, {434, "LYD"}, {512, "OMR"}, {578, "NOK"}, {752, "SEK"},
+    {756, "CHF"}, {788, "TND"}, {826, "GBP"}, {840, "USD"}, {978, "EUR"},
+};
+
+const char *tc_currency_alpha(uint16_t currency)
+{
+	for (size_t i = 0; i < sizeof(currencies) / sizeof(currencies[0]); i++)
+		if (currencies[i].num == currency)
+			return currencies[i].alpha;
+	return NULL;
+}
+
+int tc_currency_from_alpha(const char *alpha, uint16_t *currency)
+{
+	for (size_t i = 0; alpha && i < sizeof(currencies) / sizeof(currencies[0]); i++)
+		if (strcmp(currencies[i].alpha, alpha) == 0) {
+			*currency = currencies[i].num;
+			return TC_OK;
+		}
+	return TC_E_FORMAT;
+}
+
+void tc_money_format(uint64_t amount, uint16_t currency, char *out, size_t cap)
+{
+	char num[32];
+	const char *a = tc_currency_alpha(currency);
+	tc_amount_format(amount, currency, num, sizeof(num));
+	snprintf(out, cap, "%s%s%s (%03u)", num, a ? " " : "", a ? a : "", (unsigned)currency);
+}

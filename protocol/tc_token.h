@@ -110,5 +110,12 @@ void tc_token_mask_pan(const char *pan, char *out, size_t cap);
  * 512, 788; 2 otherwise. */
 unsigned tc_currency_exponent(uint16_t currency);
 void tc_amount_format(uint64_t amount, uint16_t currency, char *out, size_t cap);
+/* The ISO 4217 alphabetic code of a numeric one ("USD" for 840), NULL for
+ * a code outside the small table (docs/token-card.md); and back: 0, or
+ * TC_E_FORMAT for a name not in the table. */
+const char *tc_currency_alpha(uint16_t currency);
+int tc_currency_from_alpha(const char *alpha, uint16_t *currency);
+/* "400.00 USD (840)", "1234.567 (999)" for a code not in the table. */
+void tc_money_format(uint64_t amount, uint16_t currency, char *out, size_t cap);
 
 #endif

@@ -118,8 +118,9 @@ static int write_config(struct pcsc_rig *r, const struct pcsc_rig_opts *o)
 	if (fclose(f) != 0)
 		return -1;
 	if (r->sim[0])
-		snprintf(r->card_cmd, sizeof(r->card_cmd), "%s --socket {} --config %s%s", r->sim,
-		         path, o->realtime ? " --realtime" : "");
+		snprintf(r->card_cmd, sizeof(r->card_cmd), "%s --socket {} --config %s%s%s%s",
+		         r->sim, path, o->realtime ? " --realtime" : "", o->card_args ? " " : "",
+		         o->card_args ? o->card_args : "");
 	else
 		r->card_cmd[0] = '\0';
 	return 0;
@@ -133,7 +134,7 @@ static int start(struct pcsc_rig *r, const struct pcsc_rig_opts *o)
 		return -1;
 	snprintf(readers, sizeof(readers), "%u", o->readers ? o->readers : 1u);
 	snprintf(owner, sizeof(owner), "%ld", (long)getpid());
-	const char *args[12] = {"rig",     "start", "--dir",     r->dir,
+	const char *args[16] = {"rig",     "start", "--dir",     r->dir,
 	                        "--owner", owner,   "--readers", readers};
 	size_t n = 8;
 	if (getenv("TC_RIG_DEBUG")) /* pcscd --debug into DIR/pcscd.log */
@@ -141,6 +142,10 @@ static int start(struct pcsc_rig *r, const struct pcsc_rig_opts *o)
 	if (r->card_cmd[0]) {
 		args[n++] = "--card";
 		args[n++] = r->card_cmd;
+	}
+	if (o->token_store) {
+		args[n++] = "--token-card";
+		args[n++] = o->token_store;
 	}
 	int rc = run_tool(r, args, out, sizeof(out));
 	snprintf(sock, sizeof(sock), "PCSCLITE_CSOCK_NAME=%s/pcscd.comm", r->dir);

@@ -34,6 +34,10 @@ struct pcsc_rig_opts {
 	unsigned readers;        /* 1..PCSC_RIG_MAX_READERS */
 	const char *card_config; /* tokencard-sim config text for every card, or NULL */
 	bool realtime;           /* cards paced on the wall clock (tokencard-sim --realtime) */
+	/* The deposit-token card (`rig start --token-card STORE`): its memory file
+	 * (reader N > 0: STORE.N), or NULL for the configured application. */
+	const char *token_store;
+	const char *card_args; /* more tokencard-sim arguments ("--record F"), or NULL */
 };
 
 struct pcsc_rig;

@@ -317,6 +317,37 @@ static void test_token_status_and_perso(void **state)
 	assert_true(tc_tok_pin_unblock(blk, pin) < 0);
 }
 
+/* Money: integer minor units, the ISO 4217 code shown with the amount. */
+static void test_token_money_format(void **state)
+{
+	char out[48];
+	uint16_t cur = 0;
+	(void)state;
+	tc_money_format(40000, 840, out, sizeof(out));
+	assert_string_equal(out, "400.00 USD (840)");
+	tc_money_format(5, 978, out, sizeof(out));
+	assert_string_equal(out, "0.05 EUR (978)");
+	tc_money_format(40000, 392, out, sizeof(out));
+	assert_string_equal(out, "40000 JPY (392)");
+	tc_money_format(1234567, 414, out, sizeof(out));
+	assert_string_equal(out, "1234.567 KWD (414)");
+	tc_money_format(UINT64_MAX, 840, out, sizeof(out));
+	assert_string_equal(out, "184467440737095516.15 USD (840)");
+	tc_money_format(100, 999, out, sizeof(out)); /* a code outside the table */
+	assert_string_equal(out, "1.00 (999)");
+	tc_money_format(100, 36, out, sizeof(out));
+	assert_string_equal(out, "1.00 AUD (036)");
+	assert_int_equal(tc_currency_from_alpha("GBP", &cur), TC_OK);
+	assert_int_equal(cur, 826);
+	assert_string_equal(tc_currency_alpha(cur), "GBP");
+	assert_int_equal(tc_currency_from_alpha("usd", &cur), TC_E_FORMAT);
+	assert_int_equal(tc_currency_from_alpha("", &cur), TC_E_FORMAT);
+	assert_int_equal(tc_currency_from_alpha(NULL, &cur), TC_E_FORMAT);
+	assert_null(tc_currency_alpha(0));
+	tc_money_format(40000, 840, out, 8); /* truncated, terminated */
+	assert_int_equal(strlen(out), 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -324,6 +355,7 @@ int main(void)
 	    cmocka_unit_test(test_token_builders_bytes),
 	    cmocka_unit_test(test_token_debit_and_log_round_trip),
 	    cmocka_unit_test(test_token_status_and_perso),
+	    cmocka_unit_test(test_token_money_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,6 +41,13 @@ static void base_ready(struct fx *f)
 	assert_int_equal(fx_put_token(f, &t), 0x9000);
 }
 
+static void base_blocked(struct fx *f)
+{
+	base_ready(f);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(FX_CMD(f, tc_tok_verify("0000", out, cap)) & 0xFFF0, 0x63C0);
+}
+
 static void prep_none(struct fx *f)
 {
 	(void)f;
@@ -96,6 +103,21 @@ static uint16_t act_reset(struct fx *f)
 	return FX_CMD(f, tc_tok_reset_retry(FX_PUK, "2718", out, cap));
 }
 
+static uint16_t act_change_bad(struct fx *f)
+{
+	return FX_CMD(f, tc_tok_change_pin("0000", "3141", out, cap));
+}
+
+static uint16_t act_reset_keep(struct fx *f)
+{
+	return FX_CMD(f, tc_tok_reset_retry(FX_PUK, NULL, out, cap));
+}
+
+static uint16_t act_reset_bad(struct fx *f)
+{
+	return FX_CMD(f, tc_tok_reset_retry("11111111", "2718", out, cap));
+}
+
 static uint16_t act_debit(struct fx *f)
 {
 	struct tc_tok_debit d;
@@ -119,6 +141,14 @@ static uint16_t act_complete(struct fx *f)
 	return FX_CMD(f, tc_tok_debit_complete(pending.atc, TC_TOK_APPROVE, arpc, out, cap));
 }
 
+static uint16_t act_declined(struct fx *f)
+{
+	uint8_t arpc[16];
+	assert_int_equal(tc_tok_arpc(f->keys.mac, pending.atc, TC_TOK_DECLINE, pending.arqc, arpc),
+	                 TC_OK);
+	return FX_CMD(f, tc_tok_debit_complete(pending.atc, TC_TOK_DECLINE, arpc, out, cap));
+}
+
 static uint16_t act_refused(struct fx *f)
 {
 	uint8_t arpc[16] = {0};
@@ -138,13 +168,19 @@ static void mid_puk(struct tok_state *s)
 static const struct scenario scenarios[] = {
     {"PERSONALISE", base_blank, prep_none, act_perso, NULL},
     {"PUT TOKEN", base_ready, prep_none, act_put, NULL},
+    {"PUT TOKEN, first token", base_perso, prep_none, act_put, NULL},
     {"VERIFY right", base_perso, prep_none, act_verify_ok, mid_pin},
     {"VERIFY wrong", base_perso, prep_none, act_verify_bad, NULL},
     {"CHANGE REFERENCE DATA", base_perso, prep_none, act_change, mid_pin},
+    {"CHANGE REFERENCE DATA wrong", base_perso, prep_none, act_change_bad, NULL},
     {"RESET RETRY COUNTER", base_perso, prep_none, act_reset, mid_puk},
+    {"RESET RETRY COUNTER blocked, new PIN", base_blocked, prep_none, act_reset, mid_puk},
+    {"RESET RETRY COUNTER blocked, PIN kept", base_blocked, prep_none, act_reset_keep, mid_puk},
+    {"RESET RETRY COUNTER wrong", base_blocked, prep_none, act_reset_bad, NULL},
     {"DEBIT REQUEST", base_ready, prep_pin, act_debit, NULL},
     {"DEBIT REQUEST expired", base_ready, prep_pin, act_expire, NULL},
     {"DEBIT COMPLETE", base_ready, prep_debit, act_complete, NULL},
+    {"DEBIT COMPLETE declined", base_ready, prep_debit, act_declined, NULL},
     {"DEBIT COMPLETE refused", base_ready, prep_debit, act_refused, NULL},
 };
 
@@ -210,6 +246,10 @@ static long run_scenario(const struct scenario *sc)
 		assert_int_equal(tc_store_read(tc_token_card_store(f->card), before, IMG), TC_OK);
 		tc_store_tear_after(tc_token_card_store(f->card), n);
 		uint16_t sw = sc->act(f);
+		/* a torn write stops the card: every command answers 6581 */
+		if (sw == 0x6581)
+			assert_int_equal(FX_CMD(f, tc_tok_get_data(TC_TOK_DO_LIFECYCLE, out, cap)),
+			                 0x6581);
 		fx_close(f);
 		read_image(f, got);
 		if (sw != 0x6581) {
@@ -249,9 +289,53 @@ static void test_token_tear_every_write(void **state)
 	}
 }
 
+/* The commands that must not change the card's memory write no byte:
+ * SELECT, GET DATA, READ RECORD, GET CHALLENGE, INTERNAL AUTHENTICATE,
+ * VERIFY asking the tries, and refusals before any check of a secret
+ * (PUT TOKEN without a challenge, DEBIT REQUEST without the PIN, DEBIT
+ * COMPLETE without a request, PERSONALISE of a personalised card). So the
+ * scenarios above are every write of the application. */
+static void test_token_readers_write_nothing(void **state)
+{
+	static const uint16_t tags[] = {TC_TOK_DO_BALANCE,   TC_TOK_DO_ATC,     TC_TOK_DO_PIN_TRIES,
+	                                TC_TOK_DO_LIFECYCLE, TC_TOK_DO_CARD_ID, TC_TOK_DO_PUK_TRIES,
+	                                TC_TOK_DO_KEY_FLAGS};
+	struct fx *f = fx_new(true);
+	struct tc_tok_debit d;
+	struct tc_token t;
+	uint8_t chal[8] = {1, 2, 3, 4, 5, 6, 7, 8}, mac[16] = {0}, arpc[16] = {0};
+	(void)state;
+	assert_non_null(f);
+	base_ready(f);
+	long w0 = tc_store_bytes_written(tc_token_card_store(f->card));
+	assert_true(w0 > 0);
+	assert_int_equal(FX_CMD(f, tc_tok_select(out, cap)), 0x9000);
+	for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+		assert_int_equal(FX_CMD(f, tc_tok_get_data(tags[i], out, cap)), 0x9000);
+	assert_int_equal(FX_CMD(f, tc_tok_read_record(TC_TOK_SFI_TOKEN, 1, out, cap)), 0x9000);
+	assert_int_equal(FX_CMD(f, tc_tok_read_record(TC_TOK_SFI_LOG, 1, out, cap)), 0x6A83);
+	assert_int_equal(FX_CMD(f, tc_tok_get_challenge(out, cap)), 0x9000);
+	assert_int_equal(FX_CMD(f, tc_tok_int_auth(chal, sizeof(chal), out, cap)), 0x9000);
+	assert_int_equal(FX_CMD(f, tc_tok_verify(NULL, out, cap)), 0x63C3);
+	fx_debit_data(&d, 100);
+	assert_int_equal(FX_CMD(f, tc_tok_debit_request(&d, out, cap)), 0x6982);
+	assert_int_equal(FX_CMD(f, tc_tok_debit_complete(1, TC_TOK_APPROVE, arpc, out, cap)),
+	                 0x6985);
+	fx_token(&t);
+	assert_int_equal(FX_CMD(f, tc_tok_select(out, cap)), 0x9000); /* forgets the challenge */
+	uint8_t rec[TC_TOKEN_MAX_ENC];
+	int rn = tc_token_encode(&t, rec, sizeof(rec), NULL, 0);
+	assert_true(rn > 0);
+	assert_int_equal(FX_CMD(f, tc_tok_put_token(rec, (size_t)rn, mac, out, cap)), 0x6985);
+	assert_int_equal(fx_personalise(f, 0), 0x6985);
+	assert_int_equal(tc_store_bytes_written(tc_token_card_store(f->card)), w0);
+	fx_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_token_readers_write_nothing),
 	    cmocka_unit_test(test_token_tear_every_write),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

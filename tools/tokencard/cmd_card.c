@@ -21,13 +21,15 @@ static void usage(FILE *to)
 	        "       tokencard card info [-r READER] [--keys FILE]\n"
 	        "       tokencard card verify [-r READER] [--pin-fd N] [--tries]\n"
 	        "       tokencard card unblock [-r READER] [--pin-fd N]\n"
+	        "       tokencard card change-pin [-r READER] [--pin-fd N]\n"
 	        "       tokencard card log [-r READER]\n"
 	        "The deposit-token card through PC/SC (docs/token-card.md, \"Tools\"). READER\n"
 	        "defaults to the first reader with a card. personalise writes a blank card from\n"
 	        "a holder file (key = value lines: holder, token items, PIN, PUK); its keys come\n"
 	        "from a key file, or are generated as TEST KEYS (--new-keys keeps them in FILE).\n"
 	        "verify reads the PIN without echo from the terminal, else one line from fd N\n"
-	        "or from stdin; unblock reads the PUK, then a new PIN (empty: keep the PIN).\n");
+	        "or from stdin; unblock reads the PUK, then a new PIN (empty: keep the PIN);\n"
+	        "change-pin reads the PIN, then the new one (twice from a terminal).\n");
 }
 
 /* -r READER and --keys FILE, the options info and log share. */
@@ -77,7 +79,7 @@ static void print_id(const char *label, const uint8_t *id, size_t n)
 static void print_token(const struct tc_token *t, int mac_ok)
 {
 	char amount[40], d1[11], d2[11], pan[TC_TOKEN_PAN_MAX + 1];
-	tc_amount_format(t->amount, t->currency, amount, sizeof(amount));
+	tc_money_format(t->amount, t->currency, amount, sizeof(amount));
 	tc_date_format(&t->deposit_date, d1);
 	tc_date_format(&t->expiry, d2);
 	tc_token_mask_pan(t->card_number, pan, sizeof(pan));
@@ -85,7 +87,7 @@ static void print_token(const struct tc_token *t, int mac_ok)
 	printf("  %-18s %s\n", "token ID", t->token_id);
 	printf("  %-18s %s\n", "user name", t->user_name);
 	printf("  %-18s %s\n", "user ID", t->user_id);
-	printf("  %-18s %s (currency %03u)\n", "amount deposited", amount, t->currency);
+	printf("  %-18s %s\n", "amount deposited", amount);
 	printf("  %-18s %s\n", "date of deposit", d1);
 	printf("  %-18s %s\n", "expiry date", d2);
 	printf("  %-18s %s\n", "bank ID", t->bank_id);
@@ -147,8 +149,8 @@ static int info_status(struct card_conn *c, struct tc_tok_status *st)
 			goto bad;
 	print_id("card ID", st->card_id, st->card_id_len);
 	printf("%-16s %s\n", "keys", st->test_keys ? "TEST KEYS" : "issuer keys");
-	tc_amount_format(st->balance, st->currency, amount, sizeof(amount));
-	printf("%-16s %s (currency %03u)\n", "balance", amount, st->currency);
+	tc_money_format(st->balance, st->currency, amount, sizeof(amount));
+	printf("%-16s %s\n", "balance", amount);
 	printf("%-16s %u\n", "counter (ATC)", (unsigned)st->atc);
 	printf("%-16s %u of %u\n", "PIN tries left", st->pin_tries, TC_TOK_PIN_TRIES);
 	printf("%-16s %u of %u\n", "PUK tries left", st->puk_tries, TC_TOK_PUK_TRIES);
@@ -188,7 +190,8 @@ int card_info(int argc, char **argv)
 
 static void print_entry(unsigned no, const struct tc_tok_log_entry *e)
 {
-	char amount[40], balance[40], date[11], term[2 * TC_TOK_TERMINAL_LEN + 1];
+	char amount[40], balance[40], date[11], term[2 * TC_TOK_TERMINAL_LEN + 1], cur[8];
+	const char *alpha = tc_currency_alpha(e->currency);
 	bool text = true;
 	for (size_t i = 0; i < TC_TOK_TERMINAL_LEN; i++)
 		text = text && isprint(e->terminal[i]);
@@ -197,8 +200,12 @@ static void print_entry(unsigned no, const struct tc_tok_log_entry *e)
 	tc_amount_format(e->amount, e->currency, amount, sizeof(amount));
 	tc_amount_format(e->balance, e->currency, balance, sizeof(balance));
 	tc_date_format(&e->date, date);
-	printf("%2u  %10u  %s  %12s %03u  %-16s  %-19s  %12s\n", no, (unsigned)e->atc, date, amount,
-	       e->currency, term, tc_tok_outcome_name(e->outcome), balance);
+	if (alpha)
+		snprintf(cur, sizeof(cur), "%s", alpha);
+	else
+		snprintf(cur, sizeof(cur), "%03u", (unsigned)e->currency);
+	printf("%2u  %10u  %s  %12s %-3s  %-16s  %-19s  %12s\n", no, (unsigned)e->atc, date, amount,
+	       cur, term, tc_tok_outcome_name(e->outcome), balance);
 }
 
 int card_log(int argc, char **argv)
@@ -275,6 +282,7 @@ int cmd_card(int argc, char **argv)
 	             {"info", card_info},
 	             {"verify", card_verify},
 	             {"unblock", card_unblock},
+	             {"change-pin", card_change_pin},
 	             {"log", card_log}};
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(argc < 2 ? stderr : stdout);

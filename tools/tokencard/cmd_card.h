@@ -79,6 +79,7 @@ int card_personalise(int argc, char **argv); /* cmd_card_perso.c */
 int card_info(int argc, char **argv);        /* cmd_card.c */
 int card_verify(int argc, char **argv);      /* cmd_card_verify.c */
 int card_unblock(int argc, char **argv);     /* cmd_card_verify.c */
+int card_change_pin(int argc, char **argv);  /* cmd_card_verify.c */
 int card_log(int argc, char **argv);         /* cmd_card.c */
 
 #endif

@@ -65,16 +65,8 @@ int card_amount_parse(const char *text, uint16_t currency, uint64_t *out)
 
 static int parse_currency(const char *v, uint16_t *out)
 {
-	static const struct {
-		const char *alpha;
-		uint16_t num;
-	} codes[] = {{"USD", 840}, {"EUR", 978}, {"JPY", 392}, {"GBP", 826},
-	             {"CHF", 756}, {"KRW", 410}, {"KWD", 414}};
-	for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
-		if (!strcmp(v, codes[i].alpha)) {
-			*out = codes[i].num;
-			return TC_OK;
-		}
+	if (tc_currency_from_alpha(v, out) == TC_OK)
+		return TC_OK;
 	if (!all_digits(v, 1, 3) || atoi(v) == 0)
 		return TC_E_FORMAT;
 	*out = (uint16_t)atoi(v);

@@ -202,12 +202,12 @@ static int personalise(struct card_conn *c, struct card_holder *h, const struct 
 	if (rc != 0)
 		return rc;
 	tc_token_mask_pan(h->token.card_number, pan, sizeof(pan));
-	tc_amount_format(h->token.amount, h->token.currency, amount, sizeof(amount));
-	printf("personalised card %.*s for %s: token %s, card number %s, balance %s (currency "
-	       "%03u), expiry %04u-%02u-%02u%s\n",
+	tc_money_format(h->token.amount, h->token.currency, amount, sizeof(amount));
+	printf("personalised card %.*s for %s: token %s, card number %s, balance %s, expiry "
+	       "%04u-%02u-%02u%s\n",
 	       (int)h->card_id_len, (const char *)h->card_id, h->token.user_name, h->token.token_id,
-	       pan, amount, h->token.currency, h->token.expiry.year, h->token.expiry.month,
-	       h->token.expiry.day, k->test ? ", TEST KEYS" : "");
+	       pan, amount, h->token.expiry.year, h->token.expiry.month, h->token.expiry.day,
+	       k->test ? ", TEST KEYS" : "");
 	return 0;
 }
 

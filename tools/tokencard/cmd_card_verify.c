@@ -1,8 +1,10 @@
 /* cmd_card_verify.c: "tokencard card verify" and "unblock": the PIN (and
  * PUK) read without echo from the terminal, or one line from a file
- * descriptor for scripts and tests; every buffer that held one is wiped. */
+ * descriptor for scripts and tests; every buffer that held one is wiped.
+ * "change-pin" (CHANGE REFERENCE DATA) is here too. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,50 @@ static int read_line_fd(int fd, char *out, size_t cap)
 	return 0;
 }
 
+/* The terminal's settings while echo is off, for the signal handler. */
+static struct termios saved_tty;
+static volatile sig_atomic_t tty_quiet;
+
+/* Ctrl-C (or a kill) while the PIN is typed: echo back on, then die of it. */
+static void restore_tty(int sig)
+{
+	if (tty_quiet)
+		(void)tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+	tty_quiet = 0;
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* One line from the terminal with echo off: echo goes off before the prompt
+ * is shown, so nothing typed after the prompt is ever echoed. */
+static int read_tty(const char *prompt, char *out, size_t cap)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP};
+	struct sigaction sa = {.sa_handler = restore_tty}, old_sa[4];
+	struct termios quiet;
+	if (tcgetattr(STDIN_FILENO, &saved_tty) != 0)
+		return -1;
+	quiet = saved_tty;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < 4; i++)
+		(void)sigaction(sigs[i], &sa, &old_sa[i]);
+	tty_quiet = 1;
+	int rc = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0 ? 0 : -1;
+	if (rc == 0) {
+		fprintf(stderr, "%s: ", prompt);
+		fflush(stderr);
+		rc = read_line_fd(STDIN_FILENO, out, cap);
+		fprintf(stderr, "\n");
+	}
+	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
+	tty_quiet = 0;
+	for (size_t i = 0; i < 4; i++)
+		(void)sigaction(sigs[i], &old_sa[i], NULL);
+	return rc;
+}
+
 /* The secret: from --pin-fd, else from the terminal with echo off (the
  * prompt on stderr), else a line of stdin. */
 static int read_secret(const struct verify_opts *o, const char *prompt, char *out, size_t cap)
@@ -53,20 +99,7 @@ static int read_secret(const struct verify_opts *o, const char *prompt, char *ou
 		return read_line_fd(o->pin_fd, out, cap);
 	if (!isatty(STDIN_FILENO))
 		return read_line_fd(STDIN_FILENO, out, cap);
-	struct termios old, quiet;
-	if (tcgetattr(STDIN_FILENO, &old) != 0)
-		return -1;
-	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	quiet.c_lflag |= ICANON;
-	fprintf(stderr, "%s: ", prompt);
-	fflush(stderr);
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
-		return -1;
-	int rc = read_line_fd(STDIN_FILENO, out, cap);
-	(void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-	fprintf(stderr, "\n");
-	return rc;
+	return read_tty(prompt, out, cap);
 }
 
 static int parse_opts(int argc, char **argv, struct verify_opts *o, bool tries)
@@ -186,4 +219,54 @@ int card_unblock(int argc, char **argv)
 	tc_wipe(apdu, sizeof(apdu));
 	card_disconnect(c);
 	return report(sw, "PUK", "PIN unblocked: 3 tries");
+}
+
+/* The new PIN, typed twice when it comes from the terminal. 0, 2 when the
+ * two differ or nothing was read. */
+static int read_new_pin(const struct verify_opts *o, char *pin, size_t cap)
+{
+	char again[SECRET_MAX];
+	if (read_secret(o, "new PIN", pin, cap) != 0)
+		return 2;
+	if (o->pin_fd >= 0 || !isatty(STDIN_FILENO))
+		return 0;
+	int rc =
+	    read_secret(o, "new PIN again", again, sizeof(again)) == 0 && strcmp(pin, again) == 0
+	        ? 0
+	        : 2;
+	tc_wipe(again, sizeof(again));
+	if (rc)
+		fprintf(stderr, "tokencard card: the two new PINs differ; nothing changed\n");
+	return rc;
+}
+
+int card_change_pin(int argc, char **argv)
+{
+	struct verify_opts o = {0};
+	char old[SECRET_MAX], pin[SECRET_MAX];
+	uint8_t apdu[TC_TOK_APDU_MAX];
+	int rc = parse_opts(argc, argv, &o, false);
+	if (rc)
+		return rc;
+	struct card_conn *c = card_connect(o.reader);
+	if (!c)
+		return 1;
+	int n = -1;
+	rc = 2;
+	memset(pin, 0, sizeof(pin));
+	if (read_secret(&o, "PIN", old, sizeof(old)) == 0 &&
+	    (rc = read_new_pin(&o, pin, sizeof(pin))) == 0)
+		n = tc_tok_change_pin(old, pin, apdu, sizeof(apdu));
+	tc_wipe(old, sizeof(old));
+	tc_wipe(pin, sizeof(pin));
+	if (n < 0) {
+		if (rc == 0)
+			fprintf(stderr, "tokencard card: a PIN is 4 to 12 digits\n");
+		card_disconnect(c);
+		return 2;
+	}
+	int sw = card_transmit(c, apdu, (size_t)n, NULL, 0, NULL);
+	tc_wipe(apdu, sizeof(apdu));
+	card_disconnect(c);
+	return report(sw, "PIN", "PIN changed");
 }

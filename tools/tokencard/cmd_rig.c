@@ -17,6 +17,7 @@ static void usage(FILE *to)
 	    "usage: tokencard rig start [--readers N] [--card 'COMMAND {}' | --socket PATH]...\n"
 	    "                           [--driver LIB] [--reader-conf FILE]... [--record FILE]\n"
 	    "                           [--owner PID] [--debug] [--dir DIR]\n"
+	    "                           [--token-card [STORE]]\n"
 	    "       tokencard rig stop [--dir DIR]\n"
 	    "       tokencard rig insert|remove N [--dir DIR]\n"
 	    "       tokencard rig card N 'LINE' [--dir DIR]   (any control line, e.g. 'set "
@@ -26,7 +27,9 @@ static void usage(FILE *to)
 	    "({} = the card's socket), under a private pcscd that never touches a system\n"
 	    "one, waits until the readers are up and prints the PCSCLITE_CSOCK_NAME=...\n"
 	    "line to export. DIR defaults to $TC_RIG_DIR or /tmp/tokencard-rig-UID.\n"
-	    "--owner PID stops the rig when that process exits.\n");
+	    "--owner PID stops the rig when that process exits. --token-card runs the\n"
+	    "deposit-token application on every card the rig starts, its memory in STORE\n"
+	    "(reader N > 0: STORE.N), by default DIR/tokenN.mem (docs/token-card.md).\n");
 }
 
 static int parse_start(int argc, char **argv, struct rig_opts *o)
@@ -40,6 +43,7 @@ static int parse_start(int argc, char **argv, struct rig_opts *o)
 	                                     {"owner", required_argument, 0, 'p'},
 	                                     {"debug", no_argument, 0, 'g'},
 	                                     {"dir", required_argument, 0, 'd'},
+	                                     {"token-card", optional_argument, 0, 't'},
 	                                     {"help", no_argument, 0, 'h'},
 	                                     {0, 0, 0, 0}};
 	int c;
@@ -78,6 +82,12 @@ static int parse_start(int argc, char **argv, struct rig_opts *o)
 		case 'd':
 			o->dir = optarg;
 			break;
+		case 't': /* --token-card STORE, --token-card=STORE or --token-card alone */
+			o->token_card = true;
+			o->token_store = optarg;
+			if (!optarg && optind < argc && argv[optind][0] != '-')
+				o->token_store = argv[optind++];
+			break;
 		case 'h':
 			usage(stdout);
 			return 1;
@@ -85,6 +95,10 @@ static int parse_start(int argc, char **argv, struct rig_opts *o)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "tokencard rig: unexpected argument '%s'\n", argv[optind]);
+		return 2;
 	}
 	if (o->readers > RIG_MAX_READERS) {
 		fprintf(stderr, "tokencard rig: at most %d readers\n", RIG_MAX_READERS);

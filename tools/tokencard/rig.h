@@ -6,6 +6,7 @@
  *   DIR/cardN.sock      the card of reader N (its control socket: .ctl)
  *   DIR/pids            the processes the rig started, one "role pid" a line
  *   DIR/NAME.log        what pcscd and the cards print
+ *   DIR/tokenN.mem      the memory of reader N's token card (--token-card)
  *
  * pcscd runs in a private mount namespace with its own /run (it keeps its pid
  * file there) and gets its listening socket by the systemd socket-activation
@@ -31,6 +32,11 @@ struct rig_opts {
 	bool debug;         /* pcscd --debug */
 	int owner;          /* stop the rig when this pid exits (0: never) */
 	int wait_ms;        /* how long to wait for the readers */
+	/* --token-card [STORE]: every card the rig starts runs the deposit-token
+	 * application (docs/token-card.md) with its memory in a file: STORE for
+	 * reader 0, STORE.N for reader N; without STORE, DIR/tokenN.mem. */
+	bool token_card;
+	const char *token_store;
 };
 
 /* Resolve the rig directory into out. */

@@ -187,6 +187,34 @@ static int resolve_driver(const struct rig_opts *o, char *out, size_t cap)
 	return access(out, R_OK);
 }
 
+/* --token-card: the card command gets the deposit-token application and the
+ * memory file of reader n. The command is split at spaces: no space in the
+ * path. */
+static int token_card_args(const char *dir, const struct rig_opts *o, unsigned n, char *card,
+                           size_t cap)
+{
+	char store[PATH_MAX], cwd[PATH_MAX];
+	size_t len = strlen(card);
+	if (!o->token_card)
+		return 0;
+	if (!o->token_store)
+		snprintf(store, sizeof(store), "%s/token%u.mem", dir, n);
+	else if (o->token_store[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+		snprintf(store, sizeof(store), n ? "%s.%u" : "%s", o->token_store, n);
+	else
+		snprintf(store, sizeof(store), n ? "%s/%s.%u" : "%s/%s", cwd, o->token_store, n);
+	if (strchr(store, ' ')) {
+		fprintf(stderr, "tokencard rig: --token-card: no space allowed in '%s'\n", store);
+		return -1;
+	}
+	if ((size_t)snprintf(card + len, cap - len, " --set default_app=token --set token_store=%s",
+	                     store) >= cap - len) {
+		fprintf(stderr, "tokencard rig: --token-card: card command too long\n");
+		return -1;
+	}
+	return 0;
+}
+
 /* Start the card of reader n (unless an existing socket was given) and write
  * its reader definition. */
 static int start_reader(const char *dir, const struct rig_opts *o, unsigned n, const char *driver)
@@ -203,6 +231,8 @@ static int start_reader(const char *dir, const struct rig_opts *o, unsigned n, c
 			snprintf(card, sizeof(card), "%s", o->card);
 		else
 			proc_default_card(card, sizeof(card));
+		if (token_card_args(dir, o, n, card, sizeof(card)) != 0)
+			return -1;
 		if (proc_spawn(card, sock, dir, name, &pid) != 0)
 			return -1;
 		(void)rig_write_pid(dir, "card", pid);
@@ -295,10 +325,14 @@ int rig_restart_pcscd(const char *dir)
 {
 	unsigned n = 0;
 	char path[PATH_MAX];
-	for (; n < RIG_MAX_READERS + RIG_MAX_EXTRA_CONF; n++) {
-		snprintf(path, sizeof(path), "%s/conf/reader%u", dir, n);
-		if (access(path, F_OK) != 0)
-			break;
+	/* The readers to wait for: the rig's own and those of --reader-conf. */
+	for (unsigned i = 0; i < RIG_MAX_READERS; i++) {
+		snprintf(path, sizeof(path), "%s/conf/reader%u", dir, i);
+		n += access(path, F_OK) == 0;
+	}
+	for (unsigned i = 0; i < RIG_MAX_EXTRA_CONF; i++) {
+		snprintf(path, sizeof(path), "%s/conf/extra%u", dir, i);
+		n += access(path, F_OK) == 0;
 	}
 	rig_lock(dir);
 	(void)rig_stop_role(dir, "pcscd");
