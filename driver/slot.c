@@ -23,6 +23,11 @@ void tc_reader_config_default(struct tc_reader_config *cfg)
 	cfg->max_repeats = TC_T0_DEFAULT_REPEATS;
 }
 
+enum tc_level slot_level(const struct tc_slot *s)
+{
+	return s->tr->level ? s->tr->level(s->link) : TC_LEVEL_CHAR;
+}
+
 void slot_fail(struct tc_slot *s, const char *fmt, ...)
 {
 	va_list ap;
@@ -116,13 +121,35 @@ static int read_atr(struct tc_slot *s, uint64_t rst_edge)
 	return rc;
 }
 
+static const unsigned wire_class[5] = {0, 1, 2, 0, 3}; /* A=1 B=2 C=3 */
+
+/* A block-level reader activates the card and reads the ATR itself; it has
+ * no warm reset, so a reset is a deactivation and a new activation. */
+static int activate_block(struct tc_slot *s, uint8_t cls, bool warm)
+{
+	if (warm)
+		(void)s->tr->power_off(s->link);
+	s->clock_khz = s->cfg.caps.default_clock_khz;
+	int rc =
+	    s->tr->activate(s->link, wire_class[cls], s->atr_raw, sizeof(s->atr_raw), &s->atr_len);
+	if (rc == TC_E_MUTE)
+		slot_fail(s, "card mute: the reader got no ATR");
+	if (rc < 0)
+		return rc;
+	rc = tc_atr_parse(s->atr_raw, s->atr_len, &s->atr);
+	if (rc < 0)
+		slot_fail(s, "ATR unusable: %s", s->atr.why);
+	return rc;
+}
+
 /* Cold reset at one class (or a warm reset when warm): RST low, high, ATR. */
 static int reset_and_read(struct tc_slot *s, uint8_t cls, bool warm)
 {
 	uint64_t edge;
 	int rc;
-	static const unsigned wire_class[5] = {0, 1, 2, 0, 3}; /* A=1 B=2 C=3 */
 
+	if (slot_level(s) != TC_LEVEL_CHAR)
+		return activate_block(s, cls, warm);
 	if (!warm) {
 		rc = s->tr->power_on(s->link, wire_class[cls],
 		                     s->cfg.caps.default_clock_khz * 1000u);
@@ -145,6 +172,8 @@ static int reset_and_read(struct tc_slot *s, uint8_t cls, bool warm)
 static int try_class(struct tc_slot *s, uint8_t cls)
 {
 	int rc = reset_and_read(s, cls, false);
+	if (rc == TC_E_UNSUPPORTED && slot_level(s) != TC_LEVEL_CHAR)
+		return rc;
 	if (rc < 0 && rc != TC_E_MUTE && rc != TC_E_NO_CARD && rc != TC_E_IO && rc != TC_E_CLOSED)
 		rc = reset_and_read(s, cls, true);
 	if (rc == TC_OK && s->atr.has_class && !(s->atr.classes & cls)) {
@@ -168,7 +197,8 @@ static void set_defaults_from_atr(struct tc_slot *s)
 	s->N = s->atr.N;
 	s->WI = s->atr.WI;
 	s->protocol = s->atr.specific_mode ? s->atr.specific_protocol : s->atr.first_protocol;
-	(void)s->tr->set_params(s->link, s->atr.inverse, s->F, s->D);
+	if (slot_level(s) == TC_LEVEL_CHAR)
+		(void)s->tr->set_params(s->link, s->atr.inverse, s->F, s->D);
 }
 
 static int power_up_cold(struct tc_slot *s)
@@ -179,6 +209,10 @@ static int power_up_cold(struct tc_slot *s)
 		if (!(s->cfg.classes & cls))
 			continue;
 		rc = try_class(s, cls);
+		if (rc == TC_E_UNSUPPORTED && slot_level(s) != TC_LEVEL_CHAR) {
+			rc = TC_E_CLASS; /* a class the reader cannot supply */
+			continue;
+		}
 		if (rc == TC_OK) {
 			s->cls = cls;
 			return TC_OK;

@@ -31,6 +31,8 @@ struct tc_slot {
 	char err[200];
 };
 
+/* The transport's exchange level (TC_LEVEL_CHAR without a level op). */
+enum tc_level slot_level(const struct tc_slot *s);
 void slot_fail(struct tc_slot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* (Re)create the T=0 engine for the parameters in force. */
 int slot_t0_setup(struct tc_slot *s);

@@ -99,6 +99,80 @@ static int pps_exchange(struct tc_slot *s, const struct tc_pps_decision *d)
 	return s->tr->set_params(s->link, s->atr.inverse, s->F, s->D);
 }
 
+/* A TPDU-level reader: PPS travels as a block (or the reader runs it), then
+ * the parameters in force go to the reader (SetParameters and, for USB CCID
+ * readers without automatic clock and baud rate, the data rate). */
+static int block_pps(struct tc_slot *s, const struct tc_pps_decision *d)
+{
+	uint8_t req[TC_PPS_MAX_LEN], ans[TC_PPS_MAX_LEN];
+	size_t alen = 0;
+	struct tc_pps_result res;
+	char why[TC_PPS_WHY_LEN] = "";
+
+	int n = tc_pps_build(&d->request, req, sizeof(req));
+	if (n < 0)
+		return n;
+	int rc = s->tr->xfr(s->link, req, (size_t)n, ans, sizeof(ans), &alen);
+	if (rc == TC_E_UNSUPPORTED) {
+		/* The reader negotiates itself from the parameters we set. */
+		s->F = d->Fi;
+		s->D = d->Di;
+		s->clock_khz = d->clock_khz;
+		return TC_OK;
+	}
+	if (rc == TC_OK)
+		rc = tc_pps_check_answer(&d->request, ans, alen, &res, why, sizeof(why));
+	if (rc < 0) {
+		slot_fail(s, "PPS failed (%s)%s%s", tc_errname(rc), why[0] ? ": " : "", why);
+		return rc == TC_E_NO_CARD || rc == TC_E_IO || rc == TC_E_CLOSED ? rc
+		                                                                : TC_E_PPS_FAILED;
+	}
+	if (res.pps1_accepted) {
+		s->F = res.Fi;
+		s->D = res.Di;
+		s->clock_khz = d->clock_khz;
+	}
+	return TC_OK;
+}
+
+static int block_set_t0(struct tc_slot *s)
+{
+	int fi = tc_fi_nibble(s->F), di = tc_di_nibble(s->D);
+	struct tc_t0_settings t = {
+	    .inverse = s->atr.inverse,
+	    .F = s->F,
+	    .D = s->D,
+	    .N = s->N,
+	    .WI = s->WI,
+	    .fi_di = (uint8_t)((fi < 0 ? 1 : fi) << 4 | (di < 0 ? 1 : di)),
+	    .clock_hz = s->clock_khz * 1000u,
+	    .rate_bps = tc_baud(s->clock_khz * 1000u, s->F, s->D),
+	};
+	int rc = s->tr->set_t0(s->link, &t);
+	if (rc < 0)
+		slot_fail(s, "the reader refused the T=0 parameters (%s)", tc_errname(rc));
+	return rc;
+}
+
+static int block_set_protocol(struct tc_slot *s, const struct tc_pps_decision *d)
+{
+	int rc = TC_OK;
+	if (slot_level(s) != TC_LEVEL_TPDU)
+		return TC_OK; /* APDU level: the reader negotiates */
+	if (d->send_pps)
+		rc = block_pps(s, d);
+	if (rc == TC_E_PPS_FAILED) {
+		uint8_t atr[TC_ATR_MAX_LEN];
+		size_t n;
+		rc = tc_slot_power_up(s, true, atr, &n);
+		s->F = TC_FD;
+		s->D = TC_DD;
+	}
+	if (rc == TC_OK)
+		rc = block_set_t0(s);
+	return rc;
+}
+
 int tc_slot_set_protocol(struct tc_slot *s, unsigned protocol)
 {
 	struct tc_pps_decision d;
@@ -119,7 +193,11 @@ int tc_slot_set_protocol(struct tc_slot *s, unsigned protocol)
 		slot_fail(s, "no usable parameters: %s", d.why);
 		return rc;
 	}
-	if (d.send_pps) {
+	if (slot_level(s) != TC_LEVEL_CHAR) {
+		rc = block_set_protocol(s, &d);
+		if (rc < 0)
+			return rc;
+	} else if (d.send_pps) {
 		rc = pps_exchange(s, &d);
 		if (rc == TC_E_PPS_FAILED) {
 			/* ISO/IEC 7816-3: reset and go on with the defaults. */
@@ -205,6 +283,20 @@ static int tpdu_xfer(void *ctx, const uint8_t hdr[5], const uint8_t *data, size_
 {
 	struct tc_slot *s = ctx;
 	s->xs.tpdus++;
+	if (slot_level(s) == TC_LEVEL_TPDU) {
+		uint8_t tpdu[5 + 255];
+		if (n_data > 255)
+			return TC_E_INVAL;
+		memcpy(tpdu, hdr, 5);
+		if (n_data)
+			memcpy(tpdu + 5, data, n_data);
+		int rc = s->tr->xfr(s->link, tpdu, 5 + n_data, resp, cap, resp_len);
+		if (rc == TC_OK && *resp_len < 2) {
+			slot_fail(s, "the reader answered a TPDU with %zu bytes", *resp_len);
+			rc = TC_E_PROTOCOL;
+		}
+		return rc;
+	}
 	return slot_run_tpdu(s, hdr, n_data ? data : NULL, resp, cap, resp_len);
 }
 
@@ -225,6 +317,28 @@ static void finish_stats(struct tc_slot *s, size_t apdu_len, size_t resp_len)
 	                      : 0.0;
 	s->xs.chars_to_card = (uint32_t)ls.chars_to_card;
 	s->xs.chars_from_card = (uint32_t)ls.chars_from_card;
+}
+
+/* An APDU-level reader takes the whole APDU; a short-APDU reader no
+ * extended one. */
+static int apdu_block(struct tc_slot *s, enum tc_level level, const uint8_t *apdu, size_t n,
+                      uint8_t *resp, size_t cap, size_t *resp_len, const char **reason)
+{
+	struct tc_apdu a;
+	int rc = tc_apdu_parse(apdu, n, &a, reason);
+	if (rc < 0)
+		return rc;
+	if (level == TC_LEVEL_SHORT_APDU && a.kind >= TC_APDU_CASE_2E) {
+		*reason = "the reader takes short APDUs only";
+		return TC_E_UNSUPPORTED;
+	}
+	s->xs.tpdus = 1;
+	rc = s->tr->xfr(s->link, apdu, n, resp, cap, resp_len);
+	if (rc == TC_OK && *resp_len < 2) {
+		*reason = "the reader answered an APDU without a status word";
+		rc = TC_E_PROTOCOL;
+	}
+	return rc;
 }
 
 int tc_slot_transmit(struct tc_slot *s, const uint8_t *apdu, size_t n, uint8_t *resp, size_t cap,
@@ -250,7 +364,12 @@ int tc_slot_transmit(struct tc_slot *s, const uint8_t *apdu, size_t n, uint8_t *
 	memset(&s->xs, 0, sizeof(s->xs));
 	s->xs.t_first = UINT64_MAX; /* set at the first character sent */
 	s->err[0] = '\0';
-	int rc = tc_apdu_transmit(&link, apdu, n, resp, cap, resp_len, &reason);
+	int rc;
+	enum tc_level level = slot_level(s);
+	if (level == TC_LEVEL_SHORT_APDU || level == TC_LEVEL_EXTENDED_APDU)
+		rc = apdu_block(s, level, apdu, n, resp, cap, resp_len, &reason);
+	else
+		rc = tc_apdu_transmit(&link, apdu, n, resp, cap, resp_len, &reason);
 	finish_stats(s, n, rc == TC_OK ? *resp_len : 0);
 	s->xs.chars_to_card -= (uint32_t)before.chars_to_card;
 	s->xs.chars_from_card -= (uint32_t)before.chars_from_card;

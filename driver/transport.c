@@ -5,6 +5,7 @@
 
 static const struct tc_transport *const transports[] = {
     &tc_transport_loopback,
+    &tc_transport_usb,
     &tc_transport_serial,
 };
 

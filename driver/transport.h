@@ -35,6 +35,23 @@ struct tc_link_stats {
 	uint64_t stale_dropped;    /* messages dropped by the stale rule */
 };
 
+/* Who moves the characters (tc_transport.level). */
+enum tc_level {
+	TC_LEVEL_CHAR = 0,      /* the driver: the character operations */
+	TC_LEVEL_TPDU,          /* the reader sends the driver's TPDUs */
+	TC_LEVEL_SHORT_APDU,    /* the reader takes short APDUs */
+	TC_LEVEL_EXTENDED_APDU, /* the reader takes short and extended APDUs */
+};
+
+/* T=0 parameters for a TPDU-level reader (tc_transport.set_t0). */
+struct tc_t0_settings {
+	bool inverse;
+	unsigned F, D, N, WI;
+	uint8_t fi_di;     /* FI << 4 | DI, as TA1 / PPS1 */
+	uint32_t clock_hz; /* 0: leave the clock */
+	uint32_t rate_bps; /* data rate at that clock, F and D */
+};
+
 struct tc_transport {
 	/* Name, and the DEVICENAME prefix that selects it ("loopback" for
 	 * "loopback:PATH"). Required. */
@@ -81,9 +98,30 @@ struct tc_transport {
 	int (*event_fd)(const struct tc_link *link);
 	/* Counters. Optional (NULL). */
 	void (*stats)(const struct tc_link *link, struct tc_link_stats *out);
+
+	/* Block-level readers (USB CCID at TPDU or APDU level) move no single
+	 * characters: the reader does the activation, the characters and, at
+	 * APDU level, T=0 and PPS. Optional: NULL, or TC_LEVEL_CHAR from
+	 * level(), means the character operations above. Otherwise slot.c uses
+	 * activate, xfr and set_t0 instead of power_on, set_rst, send, recv,
+	 * signal_error, set_params and set_clock (which may then be NULL). */
+	enum tc_level (*level)(const struct tc_link *link);
+	/* Activate (cold) at class cls (1 A, 2 B, 3 C; 0: the reader chooses)
+	 * and read the ATR into atr (cap bytes). TC_E_MUTE: no ATR. */
+	int (*activate)(struct tc_link *link, unsigned cls, uint8_t *atr, size_t cap, size_t *n);
+	/* Exchange one TPDU (TPDU level: CLA INS P1 P2 P3 [data]) or one command
+	 * APDU (APDU levels); rx receives data + SW1 SW2. At TPDU level a PPS
+	 * request (first byte FF) is also carried, rx receiving the answer;
+	 * TC_E_UNSUPPORTED when the reader runs PPS itself. */
+	int (*xfr)(struct tc_link *link, const uint8_t *tx, size_t n, uint8_t *rx, size_t cap,
+	           size_t *rlen);
+	/* TPDU level: the T=0 parameters in force after PPS (convention, F, D,
+	 * extra guard time N, WI) and the clock. */
+	int (*set_t0)(struct tc_link *link, const struct tc_t0_settings *t0);
 };
 
 extern const struct tc_transport tc_transport_loopback;
+extern const struct tc_transport tc_transport_usb;
 extern const struct tc_transport tc_transport_serial;
 
 /* Find the transport for a DEVICENAME ("loopback:/tmp/card.sock"); *endpoint

@@ -9,6 +9,7 @@ PACKAGES=(
     libcmocka-dev libpcsclite-dev pcscd pcsc-tools libusb-1.0-0-dev
     libssl-dev libncurses-dev python3
     opensc python3-pyscard openssl xxd udev
+    umockdev libumockdev-dev
 )
 
 missing=()

@@ -1,0 +1,388 @@
+/* usb_ops.c: the USB CCID transport's bulk messages and operations.
+ *
+ * One command = the message out on bulk-OUT, its answer from bulk-IN, checked
+ * by ccid_reply_parse() against the request (type, slot, bSeq, lengths). A
+ * time extension is read again (at most USB_MAX_TIME_EXT times); a wrong
+ * bSeq is refused; a timeout sends the ABORT control request and
+ * PC_to_RDR_Abort. Character-level readers serve the character operations
+ * (send = XfrBlock of the characters, recv = XfrBlock asking one); TPDU and
+ * APDU readers the block operations (activate, xfr, set_t0). */
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "tc_error.h"
+#include "tc_timing.h"
+#include "usb_int.h"
+
+struct ccid_addr usb_addr(const struct tc_link *l)
+{
+	struct ccid_addr a = {.slot = 0, .seq = l->seq, .max_msg_len = l->desc.max_msg_len};
+	return a;
+}
+
+/* The class request ABORT, then PC_to_RDR_Abort and its answer. */
+static void usb_abort(struct tc_link *l, uint8_t seq)
+{
+	uint8_t msg[CCID_HDR_LEN], in[64];
+	int done = 0;
+	struct ccid_addr a = {.slot = 0, .seq = seq, .max_msg_len = l->desc.max_msg_len};
+
+	LOG_ERR("usb %04X/%04X: no answer to bSeq %u in %u ms: abort", l->vid, l->pid, seq,
+	        l->timeout_ms);
+	int rc = libusb_control_transfer(
+	    l->h, LIBUSB_ENDPOINT_OUT | LIBUSB_REQUEST_TYPE_CLASS | LIBUSB_RECIPIENT_INTERFACE,
+	    CCID_REQ_ABORT, CCID_ABORT_WVALUE(0, seq), (uint16_t)l->ifnum, NULL, 0, l->timeout_ms);
+	if (rc == LIBUSB_ERROR_NO_DEVICE || ccid_build_abort(msg, sizeof(msg), &a) < 0)
+		return;
+	if (libusb_bulk_transfer(l->h, l->ep_out, msg, CCID_HDR_LEN, &done, l->timeout_ms) == 0)
+		(void)libusb_bulk_transfer(l->h, l->ep_in, in, sizeof(in), &done, l->timeout_ms);
+}
+
+static int read_reply(struct tc_link *l, uint8_t type, const struct ccid_addr *a,
+                      struct ccid_reply *r)
+{
+	char why[CCID_WHY_LEN];
+	for (unsigned ext = 0;; ext++) {
+		int got = 0;
+		int urc = libusb_bulk_transfer(l->h, l->ep_in, l->buf, (int)l->buf_cap, &got,
+		                               l->timeout_ms);
+		if (urc == LIBUSB_ERROR_TIMEOUT)
+			usb_abort(l, a->seq);
+		if (urc != 0)
+			return usb_err(l, urc);
+		why[0] = '\0';
+		int rc = ccid_reply_parse(l->buf, (size_t)got, type, a, r, why, sizeof(why));
+		if (rc == TC_OK && r->cmd == CCID_CMD_TIME_EXT) {
+			if (ext >= USB_MAX_TIME_EXT) {
+				LOG_ERR("usb %04X/%04X: more than %u time extensions", l->vid,
+				        l->pid, USB_MAX_TIME_EXT);
+				return TC_E_TIMEOUT;
+			}
+			continue;
+		}
+		if (rc < 0 && r->type == 0)
+			LOG_ERR("usb %04X/%04X: answer refused: %s", l->vid, l->pid, why);
+		else if (rc < 0)
+			LOG_INFO("usb %04X/%04X: %s", l->vid, l->pid, why);
+		return rc;
+	}
+}
+
+int usb_exchange(struct tc_link *l, uint8_t *tx, size_t n, struct ccid_reply *r)
+{
+	struct ccid_addr a = usb_addr(l);
+	int done = 0;
+
+	memset(r, 0, sizeof(*r));
+	if (atomic_load(&l->gone))
+		return TC_E_CLOSED;
+	l->seq++;
+	int urc = libusb_bulk_transfer(l->h, l->ep_out, tx, (int)n, &done, l->timeout_ms);
+	if (urc == LIBUSB_ERROR_TIMEOUT)
+		usb_abort(l, a.seq);
+	if (urc != 0)
+		return usb_err(l, urc);
+	if ((size_t)done != n)
+		return TC_E_IO;
+	return read_reply(l, tx[0], &a, r);
+}
+
+int usb_slot_status(struct tc_link *l, bool *present)
+{
+	uint8_t msg[CCID_HDR_LEN];
+	struct ccid_reply r;
+	struct ccid_addr a = usb_addr(l);
+	int n = ccid_build_get_slot_status(msg, sizeof(msg), &a);
+	if (n < 0)
+		return n;
+	int rc = usb_exchange(l, msg, (size_t)n, &r);
+	*present = r.type != 0 && r.icc != CCID_ICC_ABSENT;
+	return rc == TC_E_NO_CARD ? TC_OK : rc;
+}
+
+/* --- activation --------------------------------------------------------- */
+
+static int power_select(const struct tc_link *l, unsigned cls)
+{
+	static const uint8_t volt_bit[4] = {0, CCID_VOLT_5V, CCID_VOLT_3V, CCID_VOLT_1V8};
+	if ((l->desc.dwFeatures & CCID_FEAT_AUTO_VOLTAGE) || cls == 0)
+		return CCID_POWER_AUTO;
+	if (cls > 3 || !(l->desc.bVoltageSupport & volt_bit[cls]))
+		return TC_E_UNSUPPORTED;
+	return (int)cls; /* ISO class A, B, C = bPowerSelect 1, 2, 3 */
+}
+
+static int usb_activate(struct tc_link *l, unsigned cls, uint8_t *atr, size_t cap, size_t *n)
+{
+	uint8_t msg[CCID_HDR_LEN];
+	struct ccid_reply r;
+	struct ccid_addr a = usb_addr(l);
+	int sel = power_select(l, cls);
+
+	*n = 0;
+	if (sel < 0)
+		return sel;
+	int len = ccid_build_power_on(msg, sizeof(msg), &a, (uint8_t)sel);
+	if (len < 0)
+		return len;
+	int rc = usb_exchange(l, msg, (size_t)len, &r);
+	if (rc < 0)
+		return rc;
+	if (r.length == 0)
+		return TC_E_MUTE;
+	if (r.length > cap)
+		return TC_E_LONG;
+	memcpy(atr, r.data, r.length);
+	*n = r.length;
+	l->power_class = (unsigned)sel;
+	l->params_fidi = 0x11;
+	l->params_inverse = false;
+	return TC_OK;
+}
+
+static int usb_power_off(struct tc_link *l)
+{
+	uint8_t msg[CCID_HDR_LEN];
+	struct ccid_reply r;
+	struct ccid_addr a = usb_addr(l);
+	int n = ccid_build_power_off(msg, sizeof(msg), &a);
+	l->atr_len = l->atr_pos = 0;
+	if (n < 0)
+		return n;
+	int rc = usb_exchange(l, msg, (size_t)n, &r);
+	return rc == TC_E_NO_CARD ? TC_OK : rc;
+}
+
+/* --- block exchanges ---------------------------------------------------- */
+
+static int xfr_block(struct tc_link *l, const uint8_t *tx, size_t n, uint16_t level_param,
+                     uint8_t *rx, size_t cap, size_t *rlen)
+{
+	struct ccid_reply r;
+	struct ccid_addr a = usb_addr(l);
+	int len = ccid_build_xfr_block(l->buf, l->buf_cap, &a, 0, level_param, tx, n);
+	if (len == TC_E_LONG || len == TC_E_OVERFLOW) {
+		LOG_ERR("usb %04X/%04X: %zu bytes exceed the reader's message length %u", l->vid,
+		        l->pid, n, l->desc.max_msg_len);
+		return TC_E_LONG;
+	}
+	if (len < 0)
+		return len;
+	int rc = usb_exchange(l, l->buf, (size_t)len, &r);
+	if (rc < 0)
+		return rc;
+	if (r.length > cap)
+		return TC_E_OVERFLOW;
+	if (r.length)
+		memcpy(rx, r.data, r.length);
+	*rlen = r.length;
+	l->stats.chars_to_card += n;
+	l->stats.chars_from_card += r.length;
+	return TC_OK;
+}
+
+static int usb_xfr(struct tc_link *l, const uint8_t *tx, size_t n, uint8_t *rx, size_t cap,
+                   size_t *rlen)
+{
+	*rlen = 0;
+	if (l->level == TC_LEVEL_TPDU && n > 0 && tx[0] == 0xFF &&
+	    (l->desc.dwFeatures & (CCID_FEAT_AUTO_PPS | CCID_FEAT_AUTO_NEGOTIATE)))
+		return TC_E_UNSUPPORTED; /* the reader runs PPS itself */
+	return xfr_block(l, tx, n, 0, rx, cap, rlen);
+}
+
+static int set_parameters(struct tc_link *l, uint8_t fidi, bool inverse, unsigned N, unsigned WI)
+{
+	uint8_t msg[CCID_HDR_LEN + 5];
+	struct ccid_reply r;
+	struct ccid_addr a = usb_addr(l);
+	struct ccid_t0_params p = {
+	    .bmFindexDindex = fidi,
+	    .bmTCCKST0 = inverse ? 0x02 : 0x00,
+	    .bGuardTimeT0 = (uint8_t)(N > 255 ? 255 : N),
+	    .bWaitingIntegerT0 = (uint8_t)(WI > 255 ? 255 : WI),
+	    .bClockStop = 0,
+	};
+	int n = ccid_build_set_parameters_t0(msg, sizeof(msg), &a, &p);
+	if (n < 0)
+		return n;
+	int rc = usb_exchange(l, msg, (size_t)n, &r);
+	if (rc == TC_OK) {
+		l->params_fidi = fidi;
+		l->params_inverse = inverse;
+	}
+	return rc;
+}
+
+static int set_rate(struct tc_link *l, uint32_t clock_hz, uint32_t rate)
+{
+	uint8_t msg[CCID_HDR_LEN + 8];
+	struct ccid_reply r;
+	struct ccid_addr a = usb_addr(l);
+	const uint32_t both = CCID_FEAT_AUTO_CLOCK | CCID_FEAT_AUTO_BAUD;
+	if ((l->desc.dwFeatures & both) == both || clock_hz == 0)
+		return TC_OK;
+	int n = ccid_build_set_data_rate_clock(msg, sizeof(msg), &a, clock_hz / 1000u, rate);
+	if (n < 0)
+		return n;
+	int rc = usb_exchange(l, msg, (size_t)n, &r);
+	if (rc == TC_E_UNSUPPORTED) {
+		LOG_INFO("usb %04X/%04X: the reader sets no data rate; left as it is", l->vid,
+		         l->pid);
+		rc = TC_OK;
+	}
+	return rc;
+}
+
+static int usb_set_t0(struct tc_link *l, const struct tc_t0_settings *t)
+{
+	int rc = set_parameters(l, t->fi_di, t->inverse, t->N, t->WI);
+	if (rc == TC_OK)
+		rc = set_rate(l, t->clock_hz, t->rate_bps);
+	l->F = t->F;
+	l->D = t->D;
+	return rc;
+}
+
+/* --- character level ---------------------------------------------------- */
+
+static int usb_power_on(struct tc_link *l, unsigned cls, uint32_t clock_hz)
+{
+	l->clock_hz = clock_hz;
+	l->F = 372;
+	l->D = 1;
+	l->inverse = false;
+	l->sent_since_rst = false;
+	l->rst_edge = l->now;
+	if (!atomic_load(&l->present))
+		return TC_E_NO_CARD;
+	int rc = usb_activate(l, cls, l->atr, sizeof(l->atr), &l->atr_len);
+	l->atr_pos = 0;
+	return rc == TC_E_MUTE ? TC_OK : rc; /* a mute card: recv() times out */
+}
+
+static int usb_set_rst(struct tc_link *l, int level, uint64_t *edge_time)
+{
+	l->now += 400;
+	*edge_time = l->now;
+	if (level) {
+		l->rst_edge = l->now;
+		l->sent_since_rst = false;
+		if (l->atr_pos > 0) { /* a warm reset: the reader activates again */
+			(void)usb_power_off(l);
+			return usb_power_on(l, l->power_class, l->clock_hz);
+		}
+	}
+	return TC_OK;
+}
+
+static int usb_set_params(struct tc_link *l, bool inverse, unsigned F, unsigned D)
+{
+	int fi = tc_fi_nibble(F), di = tc_di_nibble(D);
+	if (fi < 0 || di < 0)
+		return TC_E_INVAL;
+	l->F = F;
+	l->D = D;
+	l->inverse = inverse;
+	uint8_t fidi = (uint8_t)(fi << 4 | di);
+	if (fidi == l->params_fidi && inverse == l->params_inverse)
+		return TC_OK;
+	return set_parameters(l, fidi, inverse, 0, 10);
+}
+
+static int usb_send(struct tc_link *l, const uint8_t *bytes, size_t n, uint64_t start,
+                    uint64_t spacing)
+{
+	uint8_t none[1];
+	size_t got = 0;
+	if (start > l->now)
+		l->now = start;
+	l->sent_since_rst = true;
+	int rc = xfr_block(l, bytes, n, 0, none, sizeof(none), &got);
+	if (n > 0)
+		l->now += (n - 1) * spacing + tc_etu_to_clk(l->F, l->D, 12);
+	return rc;
+}
+
+static int usb_recv(struct tc_link *l, uint64_t deadline, struct tc_rx *rx)
+{
+	uint8_t b = 0;
+	size_t got = 0;
+	int rc = TC_E_TIMEOUT;
+
+	if (l->atr_pos < l->atr_len) {
+		b = l->atr[l->atr_pos++];
+		rc = TC_OK;
+	} else if (l->sent_since_rst) {
+		rc = xfr_block(l, NULL, 0, 1, &b, 1, &got);
+		if (rc == TC_OK && got != 1)
+			rc = TC_E_PROTOCOL;
+	}
+	if (rc == TC_E_TIMEOUT || rc == TC_E_MUTE) {
+		if (deadline > l->now)
+			l->now = deadline;
+		return TC_E_TIMEOUT;
+	}
+	if (rc < 0)
+		return rc;
+	uint64_t t = l->atr_pos == 1 && l->atr_len ? l->rst_edge + 1000 : l->now;
+	l->now = t + tc_etu_to_clk(l->F, l->D, 12);
+	memset(rx, 0, sizeof(*rx));
+	rx->kind = TC_RX_CHAR;
+	rx->byte = b;
+	rx->parity_ok = true; /* the reader repeats and checks parity itself */
+	rx->time = t;
+	return TC_OK;
+}
+
+static int usb_signal_error(struct tc_link *l, uint32_t id, uint64_t time)
+{
+	(void)l;
+	(void)id;
+	(void)time;
+	return TC_E_UNSUPPORTED;
+}
+
+static int usb_set_clock(struct tc_link *l, uint32_t clock_hz)
+{
+	l->clock_hz = clock_hz;
+	return set_rate(l, clock_hz, tc_baud(clock_hz, l->F, l->D));
+}
+
+static uint64_t usb_now(const struct tc_link *l)
+{
+	return l->now;
+}
+
+static void usb_stats(const struct tc_link *l, struct tc_link_stats *out)
+{
+	*out = l->stats;
+}
+
+static enum tc_level usb_level(const struct tc_link *l)
+{
+	return l->level;
+}
+
+const struct tc_transport tc_transport_usb = {
+    .name = "usb",
+    .open = usb_open,
+    .close = usb_close,
+    .power_on = usb_power_on,
+    .power_off = usb_power_off,
+    .set_rst = usb_set_rst,
+    .set_params = usb_set_params,
+    .send = usb_send,
+    .recv = usb_recv,
+    .signal_error = usb_signal_error,
+    .set_clock = usb_set_clock,
+    .now = usb_now,
+    .presence = usb_presence,
+    .event_fd = usb_event_fd,
+    .stats = usb_stats,
+    .level = usb_level,
+    .activate = usb_activate,
+    .xfr = usb_xfr,
+    .set_t0 = usb_set_t0,
+};

@@ -1,0 +1,79 @@
+#!/bin/bash
+# pcscd_usb.sh TEST_CCID_USB DRIVER_DIR LEVEL...: the USB path end to end.
+# For each exchange level (0 character, 1 TPDU, 2 short APDU, 3 extended
+# APDU): the simulated CCID reader (test_ccid_usb --serve, under
+# umockdev-wrapper) in front of a tokencard-sim ($TC_SIM); a private pcscd
+# in a private mount namespace (own /run, so the system pcscd is never
+# touched) whose USB drop directory is the build's driver directory holding
+# ifd-tokencard.bundle; pcscd's hot-plug finds the reader, loads our
+# bundle, and a PC/SC client (opensc-tool, libpcsclite) runs the reader test
+# application's cases 1-4 through it.
+set -u
+prog=$1 drivers=$2
+shift 2
+dropdir=$(pkg-config --variable=usbdropdir libpcsclite)
+work=$(mktemp -d "${TMPDIR:-/tmp}/tc-pcscd-usb.XXXXXX") || exit 1
+serve_pid=
+cleanup() {
+    [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null && wait "$serve_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+asan=""
+if ldd "$drivers/ifd-tokencard.bundle/Contents/Linux/libifd-tokencard.so" | grep -q libasan; then
+    asan="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
+fi
+if [ "$(id -u)" = 0 ]; then ns="unshare -m"; else ns="unshare -rm"; fi
+for tool in pcscd opensc-tool umockdev-wrapper unshare; do
+    command -v $tool >/dev/null || { echo "skipped: no $tool"; exit 77; }
+done
+$ns true 2>/dev/null || { echo "skipped: no private mount namespace here"; exit 77; }
+
+# Inside the namespace: pcscd, wait for the reader, the four cases.
+inner='
+mount --make-rprivate / && mount -t tmpfs tmpfs /run && mkdir -p /run/pcscd &&
+mount --bind "$DRIVERS" "$DROPDIR" || exit 2
+: > "$WORK/reader.conf"
+env UMOCKDEV_DIR="$ROOT" LD_PRELOAD="libumockdev-preload.so.0 $ASAN" \
+    ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 TC_DRIVER_LOGLEVEL=3 \
+    pcscd --foreground --debug -c "$WORK/reader.conf" > "$WORK/pcscd.log" 2>&1 &
+p=$!
+for i in $(seq 100); do
+    opensc-tool -l 2>/dev/null | grep -q "tokencard simulated CCID reader" && break
+    sleep 0.1
+done
+timeout 60 opensc-tool -r 0 -s 80:30:00:00 -s 80:34:00:10:10 \
+    -s 80:32:00:00:03:01:02:03 -s 80:36:00:05:02:AA:BB:00 -s 80:34:01:00:00
+rc=$?
+kill $p; wait $p
+exit $rc'
+
+fail=0
+for level in "$@"; do
+    coproc SERVE { ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 TMPDIR=$work \
+        umockdev-wrapper "$prog" --serve "$level"; }
+    serve_pid=$SERVE_PID
+    exec 4>&"${SERVE[1]}"
+    read -r l1 <&"${SERVE[0]}"
+    read -r l2 <&"${SERVE[0]}"
+    root=${l1#UMOCKDEV_DIR=}
+    out=$(WORK=$work ROOT=$root DRIVERS=$drivers DROPDIR=$dropdir ASAN=$asan \
+        $ns bash -c "$inner" 2>&1)
+    rc=$?
+    exec 4>&-
+    kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null; serve_pid=
+    ok=$(printf '%s\n' "$out" | grep -c 'SW1=0x90, SW2=0x00')
+    data16=$(printf '%s\n' "$out" | grep -c '^00 01 02 03 04 05 06 07 08 09 0A 0B 0C 0D 0E 0F')
+    data5=$(printf '%s\n' "$out" | grep -c '^00 01 02 03 04 \.')
+    if [ $rc -ne 0 ] || [ "$ok" -ne 5 ] || [ "$data16" -lt 2 ] || [ "$data5" -ne 1 ]; then
+        echo "level $level ($l2): FAILED (rc $rc, $ok x 9000)"
+        printf '%s\n' "$out"
+        grep -E 'tokencard|rror' "$work/pcscd.log" | tail -20
+        fail=1
+    else
+        echo "level $level ($l2): cases 1-4 through pcscd ok"
+    fi
+done
+exit $fail
