@@ -8,6 +8,8 @@
 
 #include "ccid_le.h"
 #include "tc_error.h"
+#include "tc_pps.h"
+#include "tc_timing.h"
 
 /* Where each field lives in the 54 bytes and in the struct. */
 struct ccid_field {
@@ -370,4 +372,99 @@ char *ccid_desc_describe(const struct ccid_desc *d, char *out, size_t cap)
 	describe_flags(&b, d);
 	describe_warnings(&b, d->warnings);
 	return out;
+}
+
+/* --- clock and data-rate lists ---------------------------------------------- */
+
+/* Insert v into the sorted list out[0..*n) of at most cap entries (the
+ * highest kept); duplicates ignored. */
+static void sorted_insert(uint32_t *out, size_t cap, size_t *n, uint32_t v)
+{
+	size_t i = 0;
+	while (i < *n && out[i] < v)
+		i++;
+	if (i < *n && out[i] == v)
+		return;
+	if (*n < cap) {
+		memmove(out + i + 1, out + i, (*n - i) * sizeof(*out));
+		out[i] = v;
+		(*n)++;
+	} else if (i > 0) { /* full: drop the lowest */
+		memmove(out, out + 1, (i - 1) * sizeof(*out));
+		out[i - 1] = v;
+	}
+}
+
+int ccid_list_parse(const uint8_t *buf, size_t n, uint32_t max, const char *what, uint32_t *out,
+                    size_t cap, size_t *count, unsigned *dropped, char *why, size_t whycap)
+{
+	*count = 0;
+	*dropped = 0;
+	if (buf == NULL || out == NULL || cap == 0 || n == 0) {
+		set_why(why, whycap, "empty %s list", what);
+		return TC_E_FORMAT;
+	}
+	if (n % 4u != 0) {
+		set_why(why, whycap, "%s list of %zu bytes, not a whole number of dwords", what, n);
+		return TC_E_FORMAT;
+	}
+	if (n / 4u > CCID_MAX_LIST) {
+		set_why(why, whycap, "%s list of %zu entries, more than %u", what, n / 4u,
+		        CCID_MAX_LIST);
+		return TC_E_FORMAT;
+	}
+	for (size_t i = 0; i < n; i += 4) {
+		uint32_t v = ccid_get32(buf + i);
+		if (v == 0 || v > max)
+			(*dropped)++;
+		else
+			sorted_insert(out, cap, count, v);
+	}
+	if (*count == 0) {
+		set_why(why, whycap, "no usable entry in the %s list (%u zero or above %u)", what,
+		        *dropped, (unsigned)max);
+		return TC_E_FORMAT;
+	}
+	set_why(why, whycap, "%s", "");
+	return TC_OK;
+}
+
+struct rate_list {
+	const struct tc_reader_caps *caps;
+	const uint32_t *rates;
+	size_t n;
+};
+
+/* Whether pair FI/DI runs at a listed rate at the clock of the decision. */
+static bool rate_listed(const void *ctx, unsigned fi, unsigned di)
+{
+	const struct rate_list *r = ctx;
+	unsigned clk = tc_pps_clock_khz(r->caps, tc_fmax_khz(fi));
+	uint32_t rate = tc_baud(clk * 1000u, tc_fi(fi), tc_di(di));
+	for (size_t i = 0; i < r->n; i++)
+		if (tc_pps_rate_near(rate, r->rates[i]))
+			return true;
+	return false;
+}
+
+void ccid_desc_caps(const struct ccid_desc *d, const uint32_t *clocks_khz, size_t nclocks,
+                    const uint32_t *rates, size_t nrates, struct tc_reader_caps *caps)
+{
+	if (d->dwMaximumClock && d->dwMaximumClock < caps->max_clock_khz)
+		caps->max_clock_khz = d->dwMaximumClock;
+	if (d->dwDefaultClock && d->dwDefaultClock <= caps->max_clock_khz)
+		caps->default_clock_khz = d->dwDefaultClock;
+	if (d->dwMaxDataRate && (caps->max_baud == 0 || d->dwMaxDataRate < caps->max_baud))
+		caps->max_baud = d->dwMaxDataRate;
+	caps->protocols &= (uint16_t)(d->dwProtocols & (CCID_PROTO_T0 | CCID_PROTO_T1));
+	if (clocks_khz && nclocks > 0) {
+		caps->nclocks = 0;
+		for (size_t i = nclocks; i-- > 0 && caps->nclocks < TC_PPS_MAX_CLOCKS;)
+			if (clocks_khz[i] <= caps->max_clock_khz)
+				caps->clocks_khz[caps->nclocks++] = clocks_khz[i];
+	}
+	if (rates && nrates > 0) {
+		struct rate_list r = {caps, rates, nrates};
+		tc_pps_caps_keep(caps, rate_listed, &r);
+	}
 }

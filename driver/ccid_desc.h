@@ -124,6 +124,33 @@ int ccid_desc_parse(const uint8_t *buf, size_t n, struct ccid_desc *d, char *why
  * Returns 54, or TC_E_OVERFLOW when cap < 54. */
 int ccid_desc_encode(const struct ccid_desc *d, uint8_t *buf, size_t cap);
 
+/* --- clock and data-rate lists, and what they give the PPS decision ------- */
+
+/* bNumClockSupported and bNumDataRatesSupported are bytes. */
+#define CCID_MAX_LIST 255u
+
+/* One answer of the class request GET_CLOCK_FREQUENCIES (kHz) or
+ * GET_DATA_RATES (bps): n bytes of little-endian dwords. Entries that are 0
+ * or above max (dwMaximumClock, dwMaxDataRate) are dropped (*dropped counts
+ * them); the rest go to out sorted ascending, duplicates removed, at most
+ * cap (the highest kept). TC_OK with *count >= 1, or TC_E_FORMAT with a
+ * sentence in why for an empty answer, a length not a multiple of 4, more
+ * than 255 entries, or no usable entry. what names the list ("clock",
+ * "data rate"). */
+int ccid_list_parse(const uint8_t *buf, size_t n, uint32_t max, const char *what, uint32_t *out,
+                    size_t cap, size_t *count, unsigned *dropped, char *why, size_t whycap);
+
+struct tc_reader_caps;
+/* Narrow caps (tc_pps.h) to this reader: dwDefaultClock is the default
+ * clock, dwMaximumClock and dwMaxDataRate the limits, the protocols of
+ * dwProtocols; a clock list (nclocks > 0, ascending as ccid_list_parse
+ * gives it) becomes caps' clock list (its highest TC_PPS_MAX_CLOCKS not
+ * above the maximum); a data-rate list (nrates > 0) keeps only the
+ * FI/DI pairs whose rate at the clock the decision would use
+ * (tc_pps_clock_khz) is within TC_PPS_RATE_TOLERANCE_PCT of a listed rate. */
+void ccid_desc_caps(const struct ccid_desc *d, const uint32_t *clocks_khz, size_t nclocks,
+                    const uint32_t *rates, size_t nrates, struct tc_reader_caps *caps);
+
 /* "TPDU", "short APDU", ... never NULL. */
 const char *ccid_level_name(enum ccid_level level);
 

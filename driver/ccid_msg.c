@@ -395,6 +395,87 @@ int ccid_reply_parse(const uint8_t *buf, size_t n, uint8_t request_type, const s
 	return decode_data(r, why, cap);
 }
 
+/* ---- APDU chaining (extended-APDU level) ------------------------------------ */
+
+uint16_t ccid_chain_tx_param(size_t off, size_t len, size_t total)
+{
+	bool first = off == 0, last = off + len >= total;
+	if (first && last)
+		return CCID_XFR_WHOLE;
+	if (first)
+		return CCID_XFR_BEGIN;
+	return last ? CCID_XFR_END : CCID_XFR_MIDDLE;
+}
+
+int ccid_chain_tx_ack(const struct ccid_reply *r, char *why, size_t cap)
+{
+	if (r == NULL)
+		return TC_E_INVAL;
+	if (r->specific != CCID_CHAIN_MORE || r->length != 0) {
+		set_why(why, cap,
+		        "CCID chain: a piece of the command answered with %u bytes and "
+		        "bChainParameter 0x%02X, expected none and 0x10 (more, please)",
+		        (unsigned)r->length, r->specific);
+		return TC_E_PROTOCOL;
+	}
+	return TC_OK;
+}
+
+void ccid_chain_init(struct ccid_chain *c, size_t limit)
+{
+	memset(c, 0, sizeof(*c));
+	c->limit = limit;
+}
+
+static const char *chain_name(uint8_t p)
+{
+	switch (p) {
+	case CCID_CHAIN_WHOLE:
+		return "begins and ends";
+	case CCID_CHAIN_BEGIN:
+		return "begins, continues";
+	case CCID_CHAIN_END:
+		return "continues, ends";
+	case CCID_CHAIN_MIDDLE:
+		return "continues";
+	case CCID_CHAIN_MORE:
+		return "empty, more of the command expected";
+	default:
+		return "reserved";
+	}
+}
+
+int ccid_chain_rx(struct ccid_chain *c, const struct ccid_reply *r, char *why, size_t cap)
+{
+	if (c == NULL || r == NULL || c->done)
+		return TC_E_INVAL;
+	uint8_t p = r->specific;
+	bool first = c->pieces == 0;
+	bool ok = first ? (p == CCID_CHAIN_WHOLE || p == CCID_CHAIN_BEGIN)
+	                : (p == CCID_CHAIN_END || p == CCID_CHAIN_MIDDLE);
+	if (!ok) {
+		set_why(why, cap,
+		        "CCID chain: response piece %u says bChainParameter 0x%02X (%s), "
+		        "out of order",
+		        c->pieces + 1, p, chain_name(p));
+		return TC_E_PROTOCOL;
+	}
+	bool more = p == CCID_CHAIN_BEGIN || p == CCID_CHAIN_MIDDLE;
+	if (more && r->length == 0) {
+		set_why(why, cap, "CCID chain: response piece %u is empty and announces more",
+		        c->pieces + 1);
+		return TC_E_PROTOCOL;
+	}
+	if (r->length > c->limit - c->got) {
+		set_why(why, cap, "CCID chain: the response exceeds %zu bytes", c->limit);
+		return TC_E_LONG;
+	}
+	c->got += r->length;
+	c->pieces++;
+	c->done = !more;
+	return TC_OK;
+}
+
 /* ---- interrupt-IN ------------------------------------------------------------ */
 
 int ccid_intr_parse(const uint8_t *buf, size_t n, uint8_t max_slot_index, struct ccid_intr *out,

@@ -181,6 +181,50 @@ struct ccid_reply {
 int ccid_reply_parse(const uint8_t *buf, size_t n, uint8_t request_type, const struct ccid_addr *a,
                      struct ccid_reply *r, char *why, size_t cap);
 
+/* wLevelParameter of an XfrBlock at extended-APDU level (CCID 1.1, 6.1.4):
+ * where this message's piece of the command APDU lies. */
+#define CCID_XFR_WHOLE  0x0000u /* the command APDU begins and ends here */
+#define CCID_XFR_BEGIN  0x0001u /* begins here, continues in the next XfrBlock */
+#define CCID_XFR_END    0x0002u /* continues and ends here */
+#define CCID_XFR_MIDDLE 0x0003u /* continues, and continues in the next XfrBlock */
+#define CCID_XFR_MORE   0x0010u /* empty: the next piece of the response, please */
+
+/* bChainParameter of a DataBlock at extended-APDU level: the same for the
+ * response APDU. */
+#define CCID_CHAIN_WHOLE  0x00u
+#define CCID_CHAIN_BEGIN  0x01u
+#define CCID_CHAIN_END    0x02u
+#define CCID_CHAIN_MIDDLE 0x03u
+#define CCID_CHAIN_MORE   0x10u /* empty: the next piece of the command, please */
+
+/* The longest response APDU a chain may carry: 65 536 data bytes, SW1 SW2. */
+#define CCID_CHAIN_MAX_RESP 65538u
+
+/* wLevelParameter for the piece [off, off + len) of a command of total
+ * bytes (CCID_XFR_WHOLE when it is all of it). */
+uint16_t ccid_chain_tx_param(size_t off, size_t len, size_t total);
+/* The answer to a piece of a command that is not its last: it must be an
+ * empty DataBlock with bChainParameter CCID_CHAIN_MORE. TC_OK, or
+ * TC_E_PROTOCOL with a sentence in why. */
+int ccid_chain_tx_ack(const struct ccid_reply *r, char *why, size_t cap);
+
+/* A response APDU arriving in chained DataBlocks. */
+struct ccid_chain {
+	size_t got;      /* bytes so far, the last piece included */
+	size_t limit;    /* most bytes accepted */
+	unsigned pieces; /* DataBlocks so far */
+	bool done;       /* the last piece was seen */
+};
+
+void ccid_chain_init(struct ccid_chain *c, size_t limit);
+/* One successful DataBlock r of the response (its r->length bytes are the
+ * piece, at offset c->got - r->length afterwards): TC_OK, c->done when the
+ * response is complete; TC_E_PROTOCOL for a bChainParameter out of order
+ * (a first piece that says "continues", a later one that says "begins",
+ * an unknown value or CCID_CHAIN_MORE) or an empty piece announcing more;
+ * TC_E_LONG past c->limit. why receives a sentence for every failure. */
+int ccid_chain_rx(struct ccid_chain *c, const struct ccid_reply *r, char *why, size_t cap);
+
 /* "ICC_MUTE", "CMD_SLOT_BUSY", "BAD_PARAMETER" (0x01..0x7F), "VENDOR"
  * (0x81..0xC0), "UNKNOWN"; never NULL. */
 const char *ccid_error_name(uint8_t error);

@@ -15,7 +15,6 @@
 #define TC_VENDOR_NAME "tokencard"
 #define TC_IFD_VERSION 0x00010000 /* 0xMMmmbbbb */
 /* Extended APDUs travel through T=0 ENVELOPE and GET RESPONSE (tc_apdu.h). */
-#define TC_MAX_APDU_DATA 65535u
 
 static RESPONSECODE from_tc(int rc)
 {
@@ -125,8 +124,6 @@ static RESPONSECODE driver_capability(DWORD Tag, PDWORD Length, PUCHAR Value)
 		return put_bytes(Length, Value, TC_VENDOR_NAME, sizeof(TC_VENDOR_NAME));
 	case SCARD_ATTR_VENDOR_IFD_VERSION:
 		return put_dword(Length, Value, TC_IFD_VERSION);
-	case SCARD_ATTR_MAXINPUT:
-		return put_dword(Length, Value, TC_MAX_APDU_DATA + 7);
 	case SCARD_ATTR_MAX_IFSD:
 		return put_dword(Length, Value, 254);
 	default:
@@ -164,6 +161,13 @@ TC_EXPORT RESPONSECODE IFDHGetCapabilities(DWORD Lun, DWORD Tag, PDWORD Length, 
 	case SCARD_ATTR_CHANNEL_ID:
 		rv = put_dword(Length, Value, (DWORD)(0x0020u << 16 | (Lun >> 16)));
 		break;
+	case SCARD_ATTR_MAXINPUT: {
+		/* The longest command APDU: extended (4 + 3 + 65535 + 2) or short
+		 * (4 + 1 + 255 + 1). */
+		uint32_t max = tc_slot_max_apdu_data(r->slot);
+		rv = put_dword(Length, Value, max ? max + 9u : 261u);
+		break;
+	}
 	default:
 		rv = IFD_ERROR_TAG;
 		break;
@@ -299,7 +303,7 @@ static size_t tlv(uint8_t *p, uint8_t tag, uint32_t v, uint8_t len)
 	return 2u + len;
 }
 
-static RESPONSECODE tlv_properties(PUCHAR out, DWORD cap, LPDWORD returned)
+static RESPONSECODE tlv_properties(uint32_t max_apdu, PUCHAR out, DWORD cap, LPDWORD returned)
 {
 	uint8_t buf[64];
 	size_t n = 0;
@@ -307,7 +311,7 @@ static RESPONSECODE tlv_properties(PUCHAR out, DWORD cap, LPDWORD returned)
 	n += tlv(buf + n, PCSCv2_PART10_PROPERTY_bMinPINSize, 0, 1);
 	n += tlv(buf + n, PCSCv2_PART10_PROPERTY_bMaxPINSize, 0, 1); /* no PIN pad */
 	n += tlv(buf + n, PCSCv2_PART10_PROPERTY_bPPDUSupport, 0, 1);
-	n += tlv(buf + n, PCSCv2_PART10_PROPERTY_dwMaxAPDUDataSize, TC_MAX_APDU_DATA, 4);
+	n += tlv(buf + n, PCSCv2_PART10_PROPERTY_dwMaxAPDUDataSize, max_apdu, 4);
 	if (cap < n)
 		return IFD_ERROR_INSUFFICIENT_BUFFER;
 	memcpy(out, buf, n);
@@ -324,11 +328,12 @@ TC_EXPORT RESPONSECODE IFDHControl(DWORD Lun, DWORD dwControlCode, PUCHAR TxBuff
 	struct tc_reader *r = readers_lock(Lun);
 	if (!r)
 		return IFD_NO_SUCH_DEVICE;
+	uint32_t max_apdu = tc_slot_max_apdu_data(r->slot);
 	readers_unlock(r);
 	if (dwControlCode == CM_IOCTL_GET_FEATURE_REQUEST)
 		return feature_request(RxBuffer, RxLength, pdwBytesReturned);
 	if (dwControlCode == SCARD_CTL_CODE(0x330000 + FEATURE_GET_TLV_PROPERTIES))
-		return tlv_properties(RxBuffer, RxLength, pdwBytesReturned);
+		return tlv_properties(max_apdu, RxBuffer, RxLength, pdwBytesReturned);
 	return IFD_ERROR_NOT_SUPPORTED;
 }
 

@@ -42,6 +42,7 @@ struct tc_link {
 	uint64_t peer_time;
 	bool warned_signal;
 	struct tc_link_stats stats;
+	char why[TC_SERIAL_PATH_MAX + 200]; /* the last failure, for the slot's message */
 };
 
 static uint64_t mono_ns(void)
@@ -93,16 +94,19 @@ static int apply_tty(struct tc_link *l, uint32_t baud, bool odd)
 	uint32_t got = 0;
 
 	if (l->o.max_baud && baud > l->o.max_baud) {
-		fprintf(stderr, "tokencard serial: %u baud is above the reader's max_baud %u\n",
-		        (unsigned)baud, (unsigned)l->o.max_baud);
+		snprintf(l->why, sizeof(l->why), "%u baud is above the reader's max_baud %u",
+		         (unsigned)baud, (unsigned)l->o.max_baud);
+		fprintf(stderr, "tokencard serial: %s\n", l->why);
 		return TC_E_UNSUPPORTED;
 	}
 	int rc = tc_serial_tty_setup(l->fd, baud, odd, l->o.custom, &got, why, sizeof(why));
 	if (rc != TC_OK) {
-		fprintf(stderr, "tokencard serial: %s: %s\n", l->o.path, why);
+		snprintf(l->why, sizeof(l->why), "%s: %s", l->o.path, why);
+		fprintf(stderr, "tokencard serial: %s\n", l->why);
 		return rc;
 	}
 	l->baud = baud;
+	l->why[0] = '\0';
 	return TC_OK;
 }
 
@@ -433,9 +437,21 @@ static int ser_set_clock(struct tc_link *l, uint32_t clock_hz)
 	 * slower one (F and D count clock cycles); a slower one cannot be had. */
 	if ((uint64_t)clock_hz * 101 >= (uint64_t)l->o.clock_hz * 100)
 		return TC_OK;
-	fprintf(stderr, "tokencard serial: the reader's clock is fixed at %u Hz; %u Hz asked\n",
-	        (unsigned)l->o.clock_hz, (unsigned)clock_hz);
+	snprintf(l->why, sizeof(l->why), "the reader's clock is fixed at %u Hz; %u Hz asked",
+	         (unsigned)l->o.clock_hz, (unsigned)clock_hz);
+	fprintf(stderr, "tokencard serial: %s\n", l->why);
 	return TC_E_UNSUPPORTED;
+}
+
+static int ser_caps(const struct tc_link *l, struct tc_reader_caps *caps)
+{
+	tc_serial_caps(&l->o, caps);
+	return TC_OK;
+}
+
+static const char *ser_last_error(const struct tc_link *l)
+{
+	return l->why;
 }
 
 static uint64_t ser_now_op(const struct tc_link *l)
@@ -494,4 +510,6 @@ const struct tc_transport tc_transport_serial = {
     .presence = ser_presence,
     .event_fd = ser_event_fd,
     .stats = ser_stats,
+    .caps = ser_caps,
+    .last_error = ser_last_error,
 };

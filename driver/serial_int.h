@@ -56,6 +56,18 @@ uint32_t tc_serial_baud(uint32_t clock_hz, unsigned F, unsigned D);
 uint32_t tc_serial_std_rate(uint32_t baud);
 /* Whether the UART rate got (read back) is within 2 % of the rate wanted. */
 bool tc_serial_rate_close(uint32_t want, uint32_t got);
+/* The standard termios rate nearest to baud and within the 2 % ISO/IEC
+ * 7816-3 allows (TC_PPS_RATE_TOLERANCE_PCT), or 0: what a UART without
+ * custom divisors (nocustom) runs for baud. */
+uint32_t tc_serial_std_rate_near(uint32_t baud);
+
+struct tc_reader_caps;
+/* What this reader can do for PPS (tc_transport.caps), narrowing caps: its
+ * crystal is the default and the only clock; max_baud; and the FI/DI
+ * pairs the UART can run at the crystal: rate clock x D / F not above
+ * max_baud, a standard rate within 2 % when nocustom, and the card's f(max)
+ * for FI not below the crystal (the clock cannot be lowered). */
+void tc_serial_caps(const struct tc_serial_opts *o, struct tc_reader_caps *caps);
 
 /* Convention coding: a logical byte as the UART sends it (LSB first, high =
  * 1) and back. Direct: unchanged. Inverse: complemented and bit-reversed

@@ -6,6 +6,8 @@
 
 #include "serial_int.h"
 #include "tc_error.h"
+#include "tc_pps.h"
+#include "tc_timing.h"
 
 /* why = pre 'arg' post (arg cut to len, unprintable bytes shown as ?). */
 static int fail(char *why, size_t cap, const char *pre, const char *arg, size_t len,
@@ -200,6 +202,44 @@ bool tc_serial_rate_close(uint32_t want, uint32_t got)
 {
 	uint64_t w = want, g = got;
 	return g * 100 >= w * 98 && g * 100 <= w * 102;
+}
+
+uint32_t tc_serial_std_rate_near(uint32_t baud)
+{
+	uint32_t best = 0;
+	uint64_t best_d = UINT64_MAX;
+	for (size_t i = 0; i < sizeof(std_rates) / sizeof(std_rates[0]); i++) {
+		uint64_t d = std_rates[i] > baud ? std_rates[i] - baud : baud - std_rates[i];
+		if (tc_pps_rate_near(baud, std_rates[i]) && d < best_d) {
+			best = std_rates[i];
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+/* Whether the UART can run pair FI/DI at its crystal. */
+static bool uart_can(const void *ctx, unsigned fi, unsigned di)
+{
+	const struct tc_serial_opts *o = ctx;
+	unsigned F = tc_fi(fi), D = tc_di(di);
+	if (F == 0 || D == 0 || tc_fmax_khz(fi) * 1000u < o->clock_hz)
+		return false;
+	uint32_t baud = tc_serial_baud(o->clock_hz, F, D);
+	if (o->max_baud && baud > o->max_baud)
+		return false;
+	return o->custom || tc_serial_std_rate(baud) || tc_serial_std_rate_near(baud);
+}
+
+void tc_serial_caps(const struct tc_serial_opts *o, struct tc_reader_caps *caps)
+{
+	unsigned khz = o->clock_hz / 1000u;
+	caps->max_clock_khz = khz; /* one crystal: the only clock there is */
+	caps->default_clock_khz = khz;
+	caps->nclocks = 0;
+	if (o->max_baud && (caps->max_baud == 0 || o->max_baud < caps->max_baud))
+		caps->max_baud = o->max_baud;
+	tc_pps_caps_keep(caps, uart_can, o);
 }
 
 static uint8_t bit_reverse(uint8_t b)

@@ -94,9 +94,12 @@ int tc_serial_tty_setup(int fd, uint32_t baud, bool odd, bool custom, uint32_t *
 	struct termios2 t;
 	uint32_t std = tc_serial_std_rate(baud);
 
+	if (!std && !custom)
+		std = tc_serial_std_rate_near(baud); /* within what ISO/IEC 7816-3 allows */
 	if (!std && !custom) {
 		snprintf(why, cap,
-		         "%u baud is no standard rate and custom divisors are off (nocustom)",
+		         "%u baud is not within 2 %% of a standard rate and custom divisors are "
+		         "off (nocustom)",
 		         (unsigned)baud);
 		return TC_E_UNSUPPORTED;
 	}

@@ -28,6 +28,14 @@ enum tc_level slot_level(const struct tc_slot *s)
 	return s->tr->level ? s->tr->level(s->link) : TC_LEVEL_CHAR;
 }
 
+uint32_t tc_slot_max_apdu_data(const struct tc_slot *s)
+{
+	/* Below the APDU levels the driver's transport layer builds extended
+	 * APDUs from short TPDUs (ENVELOPE, GET RESPONSE); an extended-APDU
+	 * reader takes them whole or chained. A short-APDU reader cannot. */
+	return slot_level(s) == TC_LEVEL_SHORT_APDU ? 0 : 65535u;
+}
+
 void slot_fail(struct tc_slot *s, const char *fmt, ...)
 {
 	va_list ap;
@@ -54,6 +62,12 @@ int tc_slot_open(struct tc_slot **out, const char *devicename, const struct tc_r
 	if (rc < 0) {
 		free(s);
 		return rc;
+	}
+	/* The reader's own figures for PPS (its clock, rates, UART). */
+	if (tr->caps && tr->caps(s->link, &s->cfg.caps) < 0) {
+		tr->close(s->link);
+		free(s);
+		return TC_E_UNSUPPORTED;
 	}
 	*out = s;
 	return TC_OK;
@@ -289,6 +303,17 @@ void tc_slot_params(const struct tc_slot *s, unsigned *F, unsigned *D, unsigned 
 const char *tc_slot_last_error(const struct tc_slot *s)
 {
 	return s->err;
+}
+
+const struct tc_reader_caps *tc_slot_caps(const struct tc_slot *s)
+{
+	return &s->cfg.caps;
+}
+
+const char *slot_tr_why(const struct tc_slot *s, int rc)
+{
+	const char *why = s->tr->last_error ? s->tr->last_error(s->link) : NULL;
+	return why && why[0] ? why : tc_strerror(rc);
 }
 
 uint8_t tc_slot_class(const struct tc_slot *s)

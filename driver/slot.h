@@ -75,8 +75,14 @@ const struct tc_atr *tc_slot_atr(const struct tc_slot *s);
 void tc_slot_params(const struct tc_slot *s, unsigned *F, unsigned *D, unsigned *clock_khz);
 /* A sentence about the last failure ("" when none). */
 const char *tc_slot_last_error(const struct tc_slot *s);
+/* What the reader can do for PPS: the configuration narrowed by the
+ * transport (tc_transport.caps) at open. */
+const struct tc_reader_caps *tc_slot_caps(const struct tc_slot *s);
 /* The class the card answered at (TC_ATR_CLASS_*), 0 when unpowered. */
 uint8_t tc_slot_class(const struct tc_slot *s);
+/* The largest APDU data field this slot carries, as PC/SC part 10's
+ * dwMaxAPDUDataSize: 65535, or 0 (short APDUs only) for a short-APDU reader. */
+uint32_t tc_slot_max_apdu_data(const struct tc_slot *s);
 void tc_slot_exchange_stats(const struct tc_slot *s, struct tc_exchange_stats *out);
 
 #endif

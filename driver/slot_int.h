@@ -34,6 +34,8 @@ struct tc_slot {
 /* The transport's exchange level (TC_LEVEL_CHAR without a level op). */
 enum tc_level slot_level(const struct tc_slot *s);
 void slot_fail(struct tc_slot *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The transport's sentence about its last failure, or tc_strerror(rc). */
+const char *slot_tr_why(const struct tc_slot *s, int rc);
 /* (Re)create the T=0 engine for the parameters in force. */
 int slot_t0_setup(struct tc_slot *s);
 /* Run one TPDU to its end; resp receives data + SW1 SW2. */

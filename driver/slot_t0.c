@@ -91,12 +91,22 @@ static int pps_exchange(struct tc_slot *s, const struct tc_pps_decision *d)
 		s->D = res.Di;
 		if (d->clock_khz != s->clock_khz) {
 			rc = s->tr->set_clock(s->link, d->clock_khz * 1000u);
-			if (rc < 0)
+			if (rc < 0) {
+				slot_fail(
+				    s, "PPS done, but the reader cannot give the card %u kHz: %s",
+				    d->clock_khz, slot_tr_why(s, rc));
 				return rc;
+			}
 			s->clock_khz = d->clock_khz;
 		}
 	}
-	return s->tr->set_params(s->link, s->atr.inverse, s->F, s->D);
+	rc = s->tr->set_params(s->link, s->atr.inverse, s->F, s->D);
+	if (rc < 0)
+		slot_fail(s,
+		          "PPS done, but the reader cannot run F=%u D=%u (%u baud at %u kHz): %s",
+		          s->F, s->D, (unsigned)tc_baud(s->clock_khz * 1000u, s->F, s->D),
+		          s->clock_khz, slot_tr_why(s, rc));
+	return rc;
 }
 
 /* A TPDU-level reader: PPS travels as a block (or the reader runs it), then
@@ -137,7 +147,12 @@ static int block_pps(struct tc_slot *s, const struct tc_pps_decision *d)
 
 static int block_set_t0(struct tc_slot *s)
 {
-	int fi = tc_fi_nibble(s->F), di = tc_di_nibble(s->D);
+	/* FI names f(max) too: the card's own FI when its Fi is in force,
+	 * else FI 1 for Fd (as a card without TA1). */
+	int fi = s->atr.ta1_present && s->F == s->atr.Fi ? (int)s->atr.fi_nibble
+	         : s->F == TC_FD                         ? 1
+	                                                 : tc_fi_nibble(s->F);
+	int di = tc_di_nibble(s->D);
 	struct tc_t0_settings t = {
 	    .inverse = s->atr.inverse,
 	    .F = s->F,
@@ -187,7 +202,7 @@ int tc_slot_set_protocol(struct tc_slot *s, unsigned protocol)
 	if (s->protocol_set)
 		return TC_OK;
 	struct tc_reader_caps caps = s->cfg.caps;
-	caps.protocols = 1u << 0;
+	caps.protocols &= 1u << 0; /* this driver speaks T=0 only */
 	int rc = tc_pps_decide(&s->atr, &caps, &d);
 	if (rc < 0) {
 		slot_fail(s, "no usable parameters: %s", d.why);

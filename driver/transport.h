@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tc_pps.h"
+
 struct tc_link; /* one open slot of one reader; private to its transport */
 
 enum tc_rx_kind {
@@ -118,6 +120,17 @@ struct tc_transport {
 	/* TPDU level: the T=0 parameters in force after PPS (convention, F, D,
 	 * extra guard time N, WI) and the clock. */
 	int (*set_t0)(struct tc_link *link, const struct tc_t0_settings *t0);
+
+	/* What the reader can do for PPS. caps comes filled with the slot's
+	 * configuration (tc_reader_config_default's figures unless the caller
+	 * gave others); the transport narrows it to its reader: lower limits,
+	 * a pairs or clock list, and sets the reader's own clock figures (its
+	 * default clock; a fixed crystal is also its maximum). Called once,
+	 * after open. Optional (NULL: the configuration stays). */
+	int (*caps)(const struct tc_link *link, struct tc_reader_caps *caps);
+	/* A sentence about the last failed operation ("" when none), for the
+	 * slot's error message. Optional (NULL). */
+	const char *(*last_error)(const struct tc_link *link);
 };
 
 extern const struct tc_transport tc_transport_loopback;

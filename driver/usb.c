@@ -1,6 +1,8 @@
 /* usb.c: the USB CCID transport's device side: the name pcscd gives, finding
  * the reader and its CCID interface, the class descriptor (quirks, checks),
- * and the interrupt endpoint whose NotifySlotChange wakes the polling thread.
+ * its clock and data-rate lists (GET_CLOCK_FREQUENCIES, GET_DATA_RATES) and
+ * the capabilities they give the PPS decision (usb_caps), and the interrupt
+ * endpoint whose NotifySlotChange wakes the polling thread.
  *
  * Endpoint (the DEVICENAME after "usb:"):
  *   VVVV/PPPP                                  the first reader with that ID
@@ -282,6 +284,46 @@ static int open_device(struct tc_link *l, const struct usb_name *n)
 	return rc;
 }
 
+/* One list class request (GET_CLOCK_FREQUENCIES or GET_DATA_RATES) of
+ * `announced` entries into out; *n stays 0 when the reader refuses it or
+ * answers garbage (logged: the descriptor's ranges then apply). */
+static void read_list(struct tc_link *l, uint8_t req, unsigned announced, uint32_t max,
+                      const char *what, uint32_t *out, size_t *n)
+{
+	uint8_t buf[CCID_MAX_LIST * 4u];
+	char why[CCID_WHY_LEN];
+	unsigned dropped = 0;
+
+	*n = 0;
+	if (announced == 0)
+		return;
+	int got = libusb_control_transfer(
+	    l->h, LIBUSB_ENDPOINT_IN | LIBUSB_REQUEST_TYPE_CLASS | LIBUSB_RECIPIENT_INTERFACE, req,
+	    0, (uint16_t)l->ifnum, buf, (uint16_t)(announced * 4u), l->timeout_ms);
+	if (got < 0) {
+		LOG_INFO("usb %04X/%04X: the reader does not give its %s list (%s); its range "
+		         "applies",
+		         l->vid, l->pid, what, libusb_strerror(got));
+		return;
+	}
+	if (ccid_list_parse(buf, (size_t)got, max, what, out, CCID_MAX_LIST, n, &dropped, why,
+	                    sizeof(why)) < 0) {
+		LOG_ERR("usb %04X/%04X: %s list ignored: %s", l->vid, l->pid, what, why);
+		return;
+	}
+	if ((size_t)got != announced * 4u || dropped)
+		LOG_INFO("usb %04X/%04X: %s list: %d entries for %u announced, %u dropped", l->vid,
+		         l->pid, what, got / 4, announced, dropped);
+	LOG_INFO("usb %04X/%04X: %zu %s values, %u to %u", l->vid, l->pid, *n, what,
+	         (unsigned)out[0], (unsigned)out[*n - 1]);
+}
+
+int usb_caps(const struct tc_link *l, struct tc_reader_caps *caps)
+{
+	ccid_desc_caps(&l->desc, l->clocks_khz, l->nclocks, l->rates_bps, l->nrates, caps);
+	return TC_OK;
+}
+
 static enum tc_level level_of(const struct ccid_desc *d)
 {
 	switch (d->level) {
@@ -312,6 +354,10 @@ static int open_link(struct tc_link *l, const char *endpoint)
 	rc = open_device(l, &n);
 	if (rc < 0)
 		return rc;
+	read_list(l, CCID_REQ_GET_CLOCK_FREQS, l->desc.bNumClockSupported, l->desc.dwMaximumClock,
+	          "clock", l->clocks_khz, &l->nclocks);
+	read_list(l, CCID_REQ_GET_DATA_RATES, l->desc.bNumDataRatesSupported, l->desc.dwMaxDataRate,
+	          "data rate", l->rates_bps, &l->nrates);
 	l->level = level_of(&l->desc);
 	l->buf_cap = l->desc.max_msg_len;
 	l->buf = malloc(l->buf_cap);

@@ -21,6 +21,18 @@
 #define USB_MAX_TIME_EXT 64   /* time extensions accepted for one command */
 #define USB_INTR_LEN     64
 
+#define USB_RXQ_LEN 258 /* characters read ahead at character level: data + SW1 SW2 */
+
+/* What a T=0 TPDU in flight lets the character level read ahead
+ * (usb_ops.c): the state after the last character each way. */
+struct usb_t0 {
+	uint8_t state;         /* USB_T0_*, usb_ops.c */
+	uint8_t ins;           /* of the header sent */
+	bool all;              /* the last ACK was INS (the rest), not INS ^ FF (one) */
+	bool out;              /* the TPDU sends data: nothing to read ahead */
+	size_t n_in, n_in_max; /* incoming data so far; announced (P3, 00 = 256) */
+};
+
 struct tc_link {
 	libusb_context *ctx;
 	libusb_device_handle *h;
@@ -29,6 +41,11 @@ struct tc_link {
 	int ifnum;
 	uint8_t ep_in, ep_out, ep_intr; /* ep_intr 0: none */
 	struct ccid_desc desc;
+	/* The clock and data-rate lists (GET_CLOCK_FREQUENCIES, GET_DATA_RATES)
+	 * when the descriptor announces them; 0: none or refused, the
+	 * descriptor's ranges apply. For the PPS decision (usb_caps). */
+	uint32_t clocks_khz[CCID_MAX_LIST], rates_bps[CCID_MAX_LIST];
+	size_t nclocks, nrates;
 	enum tc_level level;
 	unsigned timeout_ms;
 
@@ -58,6 +75,12 @@ struct tc_link {
 	bool params_inverse;
 	unsigned power_class; /* bPowerSelect of the last activation */
 	uint32_t clock_hz;
+	/* Character level: the T=0 exchange in flight as seen from send() and
+	 * recv(), so that one XfrBlock asks for every character the card must
+	 * send next (the data after an ACK); rxq holds them for recv(). */
+	struct usb_t0 t0;
+	uint8_t rxq[USB_RXQ_LEN];
+	size_t rxq_len, rxq_pos;
 
 	struct tc_link_stats stats;
 };
@@ -88,5 +111,7 @@ int usb_open(struct tc_link **out, const char *endpoint);
 void usb_close(struct tc_link *l);
 int usb_presence(struct tc_link *l, int timeout_ms, bool *present);
 int usb_event_fd(const struct tc_link *l);
+/* tc_transport.caps: the descriptor and the lists (ccid_desc_caps). */
+int usb_caps(const struct tc_link *l, struct tc_reader_caps *caps);
 
 #endif

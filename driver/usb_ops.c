@@ -6,7 +6,9 @@
  * bSeq is refused; a timeout sends the ABORT control request and
  * PC_to_RDR_Abort. Character-level readers serve the character operations
  * (send = XfrBlock of the characters, recv = XfrBlock asking one); TPDU and
- * APDU readers the block operations (activate, xfr, set_t0). */
+ * APDU readers the block operations (activate, xfr, set_t0). At
+ * extended-APDU level a command or response longer than one message travels
+ * chained (wLevelParameter, bChainParameter; ccid_chain_* in ccid_msg.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -22,14 +24,13 @@ struct ccid_addr usb_addr(const struct tc_link *l)
 }
 
 /* The class request ABORT, then PC_to_RDR_Abort and its answer. */
-static void usb_abort(struct tc_link *l, uint8_t seq)
+static void usb_abort(struct tc_link *l, uint8_t seq, const char *why)
 {
 	uint8_t msg[CCID_HDR_LEN], in[64];
 	int done = 0;
 	struct ccid_addr a = {.slot = 0, .seq = seq, .max_msg_len = l->desc.max_msg_len};
 
-	LOG_ERR("usb %04X/%04X: no answer to bSeq %u in %u ms: abort", l->vid, l->pid, seq,
-	        l->timeout_ms);
+	LOG_ERR("usb %04X/%04X: %s: abort (bSeq %u)", l->vid, l->pid, why, seq);
 	int rc = libusb_control_transfer(
 	    l->h, LIBUSB_ENDPOINT_OUT | LIBUSB_REQUEST_TYPE_CLASS | LIBUSB_RECIPIENT_INTERFACE,
 	    CCID_REQ_ABORT, CCID_ABORT_WVALUE(0, seq), (uint16_t)l->ifnum, NULL, 0, l->timeout_ms);
@@ -48,7 +49,7 @@ static int read_reply(struct tc_link *l, uint8_t type, const struct ccid_addr *a
 		int urc = libusb_bulk_transfer(l->h, l->ep_in, l->buf, (int)l->buf_cap, &got,
 		                               l->timeout_ms);
 		if (urc == LIBUSB_ERROR_TIMEOUT)
-			usb_abort(l, a->seq);
+			usb_abort(l, a->seq, "no answer in time");
 		if (urc != 0)
 			return usb_err(l, urc);
 		why[0] = '\0';
@@ -80,7 +81,7 @@ int usb_exchange(struct tc_link *l, uint8_t *tx, size_t n, struct ccid_reply *r)
 	l->seq++;
 	int urc = libusb_bulk_transfer(l->h, l->ep_out, tx, (int)n, &done, l->timeout_ms);
 	if (urc == LIBUSB_ERROR_TIMEOUT)
-		usb_abort(l, a.seq);
+		usb_abort(l, a.seq, "the message was not taken in time");
 	if (urc != 0)
 		return usb_err(l, urc);
 	if ((size_t)done != n)
@@ -156,10 +157,10 @@ static int usb_power_off(struct tc_link *l)
 
 /* --- block exchanges ---------------------------------------------------- */
 
-static int xfr_block(struct tc_link *l, const uint8_t *tx, size_t n, uint16_t level_param,
-                     uint8_t *rx, size_t cap, size_t *rlen)
+/* One XfrBlock out, its DataBlock in r (r->data points into l->buf). */
+static int xfr_one(struct tc_link *l, const uint8_t *tx, size_t n, uint16_t level_param,
+                   struct ccid_reply *r)
 {
-	struct ccid_reply r;
 	struct ccid_addr a = usb_addr(l);
 	int len = ccid_build_xfr_block(l->buf, l->buf_cap, &a, 0, level_param, tx, n);
 	if (len == TC_E_LONG || len == TC_E_OVERFLOW) {
@@ -169,7 +170,15 @@ static int xfr_block(struct tc_link *l, const uint8_t *tx, size_t n, uint16_t le
 	}
 	if (len < 0)
 		return len;
-	int rc = usb_exchange(l, l->buf, (size_t)len, &r);
+	return usb_exchange(l, l->buf, (size_t)len, r);
+}
+
+/* Below extended-APDU level: one message each way. */
+static int xfr_block(struct tc_link *l, const uint8_t *tx, size_t n, uint16_t level_param,
+                     uint8_t *rx, size_t cap, size_t *rlen)
+{
+	struct ccid_reply r;
+	int rc = xfr_one(l, tx, n, level_param, &r);
 	if (rc < 0)
 		return rc;
 	if (r.length > cap)
@@ -182,14 +191,83 @@ static int xfr_block(struct tc_link *l, const uint8_t *tx, size_t n, uint16_t le
 	return TC_OK;
 }
 
+/* Extended-APDU level: the command in pieces of one message each
+ * (wLevelParameter 1, 3..., 2), each but the last acknowledged by an empty
+ * DataBlock asking for more; r receives the answer to the last piece. */
+static int send_chained(struct tc_link *l, const uint8_t *tx, size_t n, struct ccid_reply *r)
+{
+	char why[CCID_WHY_LEN];
+	size_t piece = l->desc.max_msg_len - CCID_HDR_LEN;
+	if (n > CCID_MSG_LEN_EXTENDED - CCID_HDR_LEN) {
+		LOG_ERR("usb %04X/%04X: a command APDU of %zu bytes exceeds %u", l->vid, l->pid, n,
+		        CCID_MSG_LEN_EXTENDED - CCID_HDR_LEN);
+		return TC_E_LONG;
+	}
+	for (size_t off = 0;; off += piece) {
+		size_t len = n - off < piece ? n - off : piece;
+		int rc = xfr_one(l, tx + off, len, ccid_chain_tx_param(off, len, n), r);
+		if (rc < 0 || off + len >= n)
+			return rc;
+		if (ccid_chain_tx_ack(r, why, sizeof(why)) < 0) {
+			usb_abort(l, l->seq++, why); /* the reader may be mid-chain */
+			return TC_E_PROTOCOL;
+		}
+	}
+}
+
+/* Extended-APDU level: the response from r on, following bChainParameter with
+ * empty XfrBlocks (wLevelParameter 0x10) up to CCID_CHAIN_MAX_RESP bytes.
+ * A response longer than cap is read to its end (the reader stays in step)
+ * and refused with TC_E_OVERFLOW. */
+static int recv_chained(struct tc_link *l, struct ccid_reply *r, uint8_t *rx, size_t cap,
+                        size_t *rlen)
+{
+	char why[CCID_WHY_LEN];
+	struct ccid_chain c;
+	ccid_chain_init(&c, CCID_CHAIN_MAX_RESP);
+	for (;;) {
+		int rc = ccid_chain_rx(&c, r, why, sizeof(why));
+		if (rc < 0) {
+			usb_abort(l, l->seq++, why); /* the reader may be mid-chain */
+			return rc;
+		}
+		if (c.got <= cap && r->length)
+			memcpy(rx + c.got - r->length, r->data, r->length);
+		if (c.done)
+			break;
+		rc = xfr_one(l, NULL, 0, CCID_XFR_MORE, r);
+		if (rc < 0)
+			return rc;
+	}
+	if (c.got > cap) {
+		LOG_ERR("usb %04X/%04X: a response of %zu bytes for a buffer of %zu", l->vid,
+		        l->pid, c.got, cap);
+		return TC_E_OVERFLOW;
+	}
+	*rlen = c.got;
+	return TC_OK;
+}
+
 static int usb_xfr(struct tc_link *l, const uint8_t *tx, size_t n, uint8_t *rx, size_t cap,
                    size_t *rlen)
 {
+	struct ccid_reply r;
 	*rlen = 0;
 	if (l->level == TC_LEVEL_TPDU && n > 0 && tx[0] == 0xFF &&
 	    (l->desc.dwFeatures & (CCID_FEAT_AUTO_PPS | CCID_FEAT_AUTO_NEGOTIATE)))
 		return TC_E_UNSUPPORTED; /* the reader runs PPS itself */
-	return xfr_block(l, tx, n, 0, rx, cap, rlen);
+	/* Chaining exists at extended-APDU level only: below it wLevelParameter
+	 * is RFU (or, at character level, a count) and bChainParameter RFU. */
+	if (l->level != TC_LEVEL_EXTENDED_APDU)
+		return xfr_block(l, tx, n, 0, rx, cap, rlen);
+	int rc = send_chained(l, tx, n, &r);
+	if (rc == TC_OK)
+		rc = recv_chained(l, &r, rx, cap, rlen);
+	if (rc == TC_OK) {
+		l->stats.chars_to_card += n;
+		l->stats.chars_from_card += *rlen;
+	}
+	return rc;
 }
 
 static int set_parameters(struct tc_link *l, uint8_t fidi, bool inverse, unsigned N, unsigned WI)
@@ -247,6 +325,117 @@ static int usb_set_t0(struct tc_link *l, const struct tc_t0_settings *t)
 
 /* --- character level ---------------------------------------------------- */
 
+/* Reading ahead. The T=0 engine above asks one character at a time; a
+ * character-level reader can be asked for several in one XfrBlock
+ * (wLevelParameter = how many). Mirroring the engine's TPDU from what it
+ * sends and receives, recv() asks for more than one only where T=0 says
+ * exactly how many the card must send: the data after an ACK (INS) of a
+ * TPDU that sends none (P3 of them, 00 = 256, as the engine counts them)
+ * and the two characters that must follow them (SW1 SW2, or a NULL and
+ * SW1). Other procedure bytes, PPS and anything odd: one at a time. A card
+ * that breaks T=0 there (a lone ACK after all data) makes the reader wait
+ * for the second character: a timeout instead of a protocol error. The
+ * characters are handed out one per recv() with the times they would have
+ * had, so the engine sees the same characters at the same times. */
+enum { USB_T0_IDLE, USB_T0_PROC, USB_T0_ACK, USB_T0_SW2 };
+
+static void t0_reset(struct tc_link *l)
+{
+	memset(&l->t0, 0, sizeof(l->t0));
+	l->rxq_len = l->rxq_pos = 0;
+}
+
+/* The engine sends: a TPDU header, or data after an ACK. */
+static void t0_on_send(struct tc_link *l, const uint8_t *b, size_t n)
+{
+	struct usb_t0 *t = &l->t0;
+	l->rxq_len = l->rxq_pos = 0; /* whatever is left was not wanted */
+	if (t->state == USB_T0_ACK) {
+		t->out = true;
+		t->state = USB_T0_PROC;
+	} else if (n == 5 && b[0] != 0xFF) {
+		*t = (struct usb_t0){
+		    .state = USB_T0_PROC, .ins = b[1], .n_in_max = b[4] ? b[4] : 256};
+	} else {
+		t->state = USB_T0_IDLE;
+	}
+}
+
+/* How many characters the card must send next (at least 1). */
+static size_t t0_want(const struct tc_link *l)
+{
+	const struct usb_t0 *t = &l->t0;
+	if (t->state != USB_T0_ACK || t->out || !t->all || t->n_in >= t->n_in_max)
+		return 1;
+	/* The rest of the data, then the procedure byte that must follow it:
+	 * SW1 SW2 (or a NULL and SW1). */
+	return t->n_in_max - t->n_in + 2;
+}
+
+/* One procedure byte from the card (state USB_T0_PROC or USB_T0_SW2). */
+static void t0_on_proc(struct usb_t0 *t, uint8_t c)
+{
+	uint8_t hi = c & 0xF0u, ack1 = (uint8_t)~t->ins;
+	if (t->state != USB_T0_PROC)
+		t->state = USB_T0_IDLE; /* SW2, or anything after it */
+	else if (c == 0x60)
+		return; /* NULL */
+	else if (hi == 0x60 || hi == 0x90)
+		t->state = USB_T0_SW2;
+	else if (c == t->ins || c == ack1) {
+		t->all = c == t->ins;
+		t->state = USB_T0_ACK;
+	} else
+		t->state = USB_T0_IDLE;
+}
+
+/* n characters arrived from the card: data after an ACK (all of it, or
+ * one), then procedure bytes. */
+static void t0_on_recv(struct tc_link *l, const uint8_t *b, size_t n)
+{
+	struct usb_t0 *t = &l->t0;
+	size_t i = 0;
+	if (t->state == USB_T0_ACK) {
+		size_t data = t->all ? t->n_in_max - t->n_in : 1;
+		if (t->out || t->n_in >= t->n_in_max) {
+			t->state = USB_T0_IDLE;
+			return;
+		}
+		i = n < data ? n : data;
+		t->n_in += i;
+		if (!t->all || t->n_in == t->n_in_max)
+			t->state = USB_T0_PROC;
+	} else if (t->state == USB_T0_PROC && n != 1) {
+		t->state = USB_T0_IDLE; /* only read ahead after data */
+		return;
+	}
+	for (; i < n && t->state != USB_T0_IDLE; i++)
+		t0_on_proc(t, b[i]);
+}
+
+/* One XfrBlock for the characters t0_want() says (at most a message's and
+ * rxq's worth); the first in *b, the rest in rxq. */
+static int fetch(struct tc_link *l, uint8_t *b)
+{
+	size_t got = 0, want = t0_want(l), room = l->desc.max_msg_len - CCID_HDR_LEN;
+	if (want > room)
+		want = room;
+	if (want > sizeof(l->rxq))
+		want = sizeof(l->rxq);
+	int rc = xfr_block(l, NULL, 0, (uint16_t)want, l->rxq, want, &got);
+	if (rc == TC_OK && got != want)
+		rc = TC_E_PROTOCOL;
+	if (rc < 0) {
+		l->t0.state = USB_T0_IDLE;
+		return rc;
+	}
+	t0_on_recv(l, l->rxq, got);
+	*b = l->rxq[0];
+	l->rxq_pos = 1;
+	l->rxq_len = got;
+	return TC_OK;
+}
+
 static int usb_power_on(struct tc_link *l, unsigned cls, uint32_t clock_hz)
 {
 	l->clock_hz = clock_hz;
@@ -255,6 +444,7 @@ static int usb_power_on(struct tc_link *l, unsigned cls, uint32_t clock_hz)
 	l->inverse = false;
 	l->sent_since_rst = false;
 	l->rst_edge = l->now;
+	t0_reset(l);
 	if (!atomic_load(&l->present))
 		return TC_E_NO_CARD;
 	int rc = usb_activate(l, cls, l->atr, sizeof(l->atr), &l->atr_len);
@@ -269,6 +459,7 @@ static int usb_set_rst(struct tc_link *l, int level, uint64_t *edge_time)
 	if (level) {
 		l->rst_edge = l->now;
 		l->sent_since_rst = false;
+		t0_reset(l);
 		if (l->atr_pos > 0) { /* a warm reset: the reader activates again */
 			(void)usb_power_off(l);
 			return usb_power_on(l, l->power_class, l->clock_hz);
@@ -299,6 +490,7 @@ static int usb_send(struct tc_link *l, const uint8_t *bytes, size_t n, uint64_t 
 	if (start > l->now)
 		l->now = start;
 	l->sent_since_rst = true;
+	t0_on_send(l, bytes, n);
 	int rc = xfr_block(l, bytes, n, 0, none, sizeof(none), &got);
 	if (n > 0)
 		l->now += (n - 1) * spacing + tc_etu_to_clk(l->F, l->D, 12);
@@ -308,16 +500,16 @@ static int usb_send(struct tc_link *l, const uint8_t *bytes, size_t n, uint64_t 
 static int usb_recv(struct tc_link *l, uint64_t deadline, struct tc_rx *rx)
 {
 	uint8_t b = 0;
-	size_t got = 0;
 	int rc = TC_E_TIMEOUT;
 
 	if (l->atr_pos < l->atr_len) {
 		b = l->atr[l->atr_pos++];
 		rc = TC_OK;
+	} else if (l->rxq_pos < l->rxq_len) {
+		b = l->rxq[l->rxq_pos++];
+		rc = TC_OK;
 	} else if (l->sent_since_rst) {
-		rc = xfr_block(l, NULL, 0, 1, &b, 1, &got);
-		if (rc == TC_OK && got != 1)
-			rc = TC_E_PROTOCOL;
+		rc = fetch(l, &b);
 	}
 	if (rc == TC_E_TIMEOUT || rc == TC_E_MUTE) {
 		if (deadline > l->now)
@@ -385,4 +577,5 @@ const struct tc_transport tc_transport_usb = {
     .activate = usb_activate,
     .xfr = usb_xfr,
     .set_t0 = usb_set_t0,
+    .caps = usb_caps,
 };

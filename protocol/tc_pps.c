@@ -179,9 +179,47 @@ static bool reader_has_pair(const struct tc_reader_caps *caps, unsigned fi, unsi
 	return false;
 }
 
+bool tc_pps_reader_has(const struct tc_reader_caps *caps, uint8_t fidi)
+{
+	return reader_has_pair(caps, fidi >> 4, fidi & 15u);
+}
+
+void tc_pps_caps_keep(struct tc_reader_caps *caps,
+                      bool (*keep)(const void *ctx, unsigned fi, unsigned di), const void *ctx)
+{
+	const struct tc_reader_caps old = *caps;
+	unsigned n = 0;
+	for (unsigned fi = 0; fi < 16; fi++)
+		for (unsigned di = 0; di < 16; di++)
+			if (tc_fi(fi) && tc_di(di) && reader_has_pair(&old, fi, di) &&
+			    keep(ctx, fi, di) && n < TC_PPS_MAX_PAIRS)
+				caps->pairs[n++] = (uint8_t)(fi << 4 | di);
+	caps->npairs = n;
+	if (n == 0)
+		caps->di_mask = 0;
+}
+
 static unsigned min_u(unsigned a, unsigned b)
 {
 	return a < b ? a : b;
+}
+
+unsigned tc_pps_clock_khz(const struct tc_reader_caps *caps, unsigned fmax_khz)
+{
+	unsigned lim = min_u(fmax_khz, caps->max_clock_khz), best = 0;
+	if (caps->nclocks == 0)
+		return lim;
+	for (unsigned i = 0; i < caps->nclocks && i < TC_PPS_MAX_CLOCKS; i++)
+		if (caps->clocks_khz[i] <= lim && caps->clocks_khz[i] > best)
+			best = caps->clocks_khz[i];
+	return best ? best : min_u(caps->default_clock_khz, lim);
+}
+
+bool tc_pps_rate_near(uint32_t want, uint32_t have)
+{
+	uint64_t w = want, h = have;
+	return h * 100u >= w * (100u - TC_PPS_RATE_TOLERANCE_PCT) &&
+	       h * 100u <= w * (100u + TC_PPS_RATE_TOLERANCE_PCT);
 }
 
 /* The largest DI nibble for the card's FI; -1 when none fits. */
@@ -239,7 +277,7 @@ static int decide_specific(const struct tc_atr *atr, const struct tc_reader_caps
 		return say(out->why, sizeof(out->why), TC_E_UNSUPPORTED,
 		           "specific mode at FI/DI 0x%X%X, which the reader cannot do%s", fi, di,
 		           reset);
-	out->clock_khz = min_u(fmax, caps->max_clock_khz);
+	out->clock_khz = tc_pps_clock_khz(caps, fmax);
 	return say(out->why, sizeof(out->why), 0, "specific mode: no PPS; T=%u, Fi=%u, Di=%u (%s)",
 	           out->protocol, out->Fi, out->Di,
 	           atr->implicit_params ? "implicit parameters: defaults" : "from TA1");
@@ -268,7 +306,7 @@ int tc_pps_decide(const struct tc_atr *atr, const struct tc_reader_caps *caps,
 	int di = -1;
 	unsigned clk = 0;
 	if (atr->ta1_present && atr->Fi != 0 && atr->Di != 0) {
-		clk = min_u(atr->fmax_khz, caps->max_clock_khz);
+		clk = tc_pps_clock_khz(caps, atr->fmax_khz);
 		di = pick_di(atr, caps, clk);
 	}
 	if (di > 0 && !(atr->Fi == TC_FD && di == 1)) {

@@ -31,10 +31,15 @@
 
 #include "tc_atr.h"
 
-#define TC_PPS_MAX_LEN   6 /* PPSS PPS0 PPS1 PPS2 PPS3 PCK */
-#define TC_PPS_PPSS      0xFF
-#define TC_PPS_WHY_LEN   160
-#define TC_PPS_MAX_PAIRS 32
+#define TC_PPS_MAX_LEN    6 /* PPSS PPS0 PPS1 PPS2 PPS3 PCK */
+#define TC_PPS_PPSS       0xFF
+#define TC_PPS_WHY_LEN    160
+#define TC_PPS_MAX_PAIRS  128 /* room for every valid FI/DI pair (12 x 9) */
+#define TC_PPS_MAX_CLOCKS 16
+/* ISO/IEC 7816-3 lets each moment of a character start (n +- 0.2) etu after
+ * the start bit's leading edge: 0.2 etu over the 10 etu of a character, so a
+ * rate at most 2 % away from clock x D / F is still the card's. */
+#define TC_PPS_RATE_TOLERANCE_PCT 2
 
 /* A PPS request or answer, decoded. */
 struct tc_pps {
@@ -51,15 +56,19 @@ struct tc_pps_result {
 	unsigned Fi, Di;
 };
 
-/* What a reader can do. */
+/* What a reader can do. A transport narrows these to its reader
+ * (tc_transport.caps): serial readers from their UART, USB CCID readers from
+ * the class descriptor and its clock and data-rate lists. */
 struct tc_reader_caps {
-	unsigned max_clock_khz;          /* highest clock it can give the card */
-	unsigned default_clock_khz;      /* clock during the ATR */
-	uint32_t max_baud;               /* highest baud rate; 0 = no limit */
-	uint16_t di_mask;                /* bit n set: DI nibble n supported (any FI) */
-	unsigned npairs;                 /* when > 0, pairs[] replaces di_mask */
-	uint8_t pairs[TC_PPS_MAX_PAIRS]; /* supported FI/DI bytes (as TA1) */
-	uint16_t protocols;              /* bit T: protocol T supported */
+	unsigned max_clock_khz;                 /* highest clock it can give the card */
+	unsigned default_clock_khz;             /* clock during the ATR */
+	uint32_t max_baud;                      /* highest baud rate; 0 = no limit */
+	uint16_t di_mask;                       /* bit n set: DI nibble n supported (any FI) */
+	unsigned npairs;                        /* when > 0, pairs[] replaces di_mask */
+	uint8_t pairs[TC_PPS_MAX_PAIRS];        /* supported FI/DI bytes (as TA1) */
+	uint16_t protocols;                     /* bit T: protocol T supported */
+	unsigned nclocks;                       /* when > 0, clocks_khz[] are the only */
+	uint32_t clocks_khz[TC_PPS_MAX_CLOCKS]; /* clocks after PPS (kHz) */
 };
 
 struct tc_pps_decision {
@@ -93,6 +102,24 @@ int tc_pps_parse_request(const uint8_t *buf, size_t len, struct tc_pps *out, cha
  * for a malformed answer) with why set. */
 int tc_pps_check_answer(const struct tc_pps *req, const uint8_t *ans, size_t len,
                         struct tc_pps_result *res, char *why, size_t whylen);
+
+/* The clock a reader gives, after PPS, a card whose Fi allows fmax_khz:
+ * min(fmax_khz, max_clock_khz); with a clock list, the largest listed clock
+ * not above that or, when none is, the lower of that and the default clock. */
+unsigned tc_pps_clock_khz(const struct tc_reader_caps *caps, unsigned fmax_khz);
+
+/* Whether the reader supports FI/DI byte fidi (pairs list, else di_mask). */
+bool tc_pps_reader_has(const struct tc_reader_caps *caps, uint8_t fidi);
+
+/* Narrow caps to the supported pairs (FI, DI) that keep(ctx, FI, DI) also
+ * accepts: caps then has a pairs list (npairs may become 0: no pair beyond
+ * the defaults, and di_mask is cleared). Only valid FI and DI are asked. */
+void tc_pps_caps_keep(struct tc_reader_caps *caps,
+                      bool (*keep)(const void *ctx, unsigned fi, unsigned di), const void *ctx);
+
+/* Whether a rate `have` may stand for `want`: at most
+ * TC_PPS_RATE_TOLERANCE_PCT away from it. */
+bool tc_pps_rate_near(uint32_t want, uint32_t have);
 
 /* Decide whether and what to negotiate (rule at the top of this file).
  * Returns 0, TC_E_INVAL (NULL or invalid ATR), TC_E_UNSUPPORTED. */

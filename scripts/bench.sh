@@ -2,7 +2,9 @@
 # bench.sh: build a Release tree (build/bench) and run the benchmarks side by
 # side in one run: SCardTransmit round trip on three readers of one private
 # pcscd (tokencard, vpcd, a null IFD handler), card insert/remove to
-# SCardGetStatusChange, and the wire efficiency with and without PPS.
+# SCardGetStatusChange, the wire efficiency with and without PPS, and (with
+# umockdev and libccid) our USB driver against libccid on the same simulated
+# CCID reader.
 # Prints figures; asserts no target (docs/benchmarks.md says how to read them).
 #
 #   ./scripts/bench.sh                  full run (20,000 exchanges per figure)
@@ -37,6 +39,9 @@ bench_targets=(tokencard tokencard-sim ifd-tokencard)
 if cmake --build "$build" --target help | grep -q bench_transmit; then
     bench_targets+=(bench_transmit bench_insert vpcd_responder null_ifd)
 fi
+if cmake --build "$build" --target help | grep -q ccid_sbs_client; then
+    bench_targets+=(test_ccid_usb ccid_sbs_client)
+fi
 cmake --build "$build" -j"$(nproc)" --target "${bench_targets[@]}"
 
 # The bench programs, by hand when tests/bench/CMakeLists.txt does not list them.
@@ -63,4 +68,15 @@ echo
 echo "== wire efficiency (tests/bench/wire_efficiency.sh)"
 bash "$root/tests/bench/wire_efficiency.sh" "$build/tools/tokencard" "$build/card/tokencard-sim" ||
     status=1
+echo
+echo "== USB CCID: ours against libccid, same simulated reader (tests/ccid_sim/pcscd_sbs.sh)"
+if [ -x "$build/tests/ccid_sim/ccid_sbs_client" ]; then
+    rc=0
+    TC_SIM=$build/card/tokencard-sim bash "$root/tests/ccid_sim/pcscd_sbs.sh" bench \
+        "$build/tests/ccid_sim/test_ccid_usb" "$build/driver" \
+        "$build/tests/ccid_sim/ccid_sbs_client" 0 1 2 3 || rc=$?
+    [ "$rc" -eq 77 ] || [ "$rc" -eq 0 ] || status=1
+else
+    echo "skipped: no umockdev (tests/ccid_sim not built)"
+fi
 exit "$status"

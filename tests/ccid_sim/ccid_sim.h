@@ -14,6 +14,7 @@
 #define TC_CCID_SIM_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "ccid_desc.h"
@@ -32,6 +33,24 @@ struct ccid_sim_opts {
 	bool wrong_seq;          /* answer XfrBlock with bSeq + 1 */
 	unsigned unplug_at_xfr;  /* n > 0: the device leaves during the nth XfrBlock */
 	unsigned silent_at_xfr;  /* n > 0: the nth XfrBlock is never answered */
+	/* Clock and data rate (PPS caps): 0 keeps 20000 kHz and 1000000 bps.
+	 * A list (n > 0) is announced in bNumClockSupported /
+	 * bNumDataRatesSupported and given by GET_CLOCK_FREQUENCIES /
+	 * GET_DATA_RATES, which stall when lists_stall. */
+	uint32_t max_clock_khz, max_data_rate;
+	const uint32_t *clocks_khz, *rates_bps;
+	unsigned nclocks, nrates;
+	bool lists_stall;
+	bool refuse_params; /* SetParameters fails (CMD_NOT_SUPPORTED) */
+	/* Extended-APDU level: APDUs longer than max_msg_len - 10 travel
+	 * chained. bad_chain breaks it: 1 the second response piece says
+	 * "begins" again, 2 a command piece is acknowledged with
+	 * bChainParameter 0 instead of 0x10, 3 the response never ends (its
+	 * last piece says "continues" and the response starts over). */
+	unsigned bad_chain;
+	/* Hot-plug: the testbed starts without the device; ccid_sim_plug()
+	 * brings it in. */
+	bool unplugged;
 };
 
 struct ccid_sim_counts {
@@ -40,7 +59,18 @@ struct ccid_sim_counts {
 	uint8_t last_fidi; /* bmFindexDindex of the last SetParameters */
 	uint32_t last_clock_khz, last_rate;
 	unsigned intr_sent;
+	unsigned get_clocks, get_rates; /* class requests GET_CLOCK_FREQUENCIES / GET_DATA_RATES */
+	uint8_t last_pps[6];            /* the last PPS request seen in an XfrBlock */
+	unsigned last_pps_len;
+	unsigned chain_in;  /* XfrBlocks carrying a piece of a chained command */
+	unsigned chain_out; /* DataBlocks carrying a piece of a chained response */
+	unsigned too_long;  /* bulk-OUT messages above dwMaxCCIDMessageLength */
+	/* The last command run at an APDU level (collected from its pieces):
+	 * its length and FNV-1a hash (ccid_sim_hash). */
+	uint32_t last_apdu_len, last_apdu_hash;
 };
+
+uint32_t ccid_sim_hash(const uint8_t *b, size_t n);
 
 /* Build the testbed and the device. NULL (with a message on stderr) when
  * umockdev is not preloaded or the card cannot be reached. */
@@ -55,5 +85,18 @@ int ccid_sim_notify(struct ccid_sim *s, bool present);
  * to see the device); g_free() it. */
 char *ccid_sim_root(const struct ccid_sim *s);
 void ccid_sim_counts(struct ccid_sim *s, struct ccid_sim_counts *out);
+/* Hot-plug, as the kernel and udev show it to another process (pcscd under
+ * umockdev's preload with this testbed's UMOCKDEV_DIR):
+ * ccid_sim_plug() puts the device (1-1 and its interface 1-1:1.0) into the
+ * testbed's sysfs and /dev, which sends uevents "add" for both; a fresh device:
+ * no answers or NotifySlotChange queued, URBs of file descriptors opened
+ * before it see ENODEV.
+ * ccid_sim_unplug(): every URB in flight ends with -ENODEV and every ioctl
+ * fails with ENODEV (as usbfs), uevents "remove" for the interface and the
+ * device, then both leave the testbed.
+ * 0, or -1 (with a message on stderr) when the device is already in that
+ * state or the testbed refuses it. */
+int ccid_sim_plug(struct ccid_sim *s);
+int ccid_sim_unplug(struct ccid_sim *s);
 
 #endif

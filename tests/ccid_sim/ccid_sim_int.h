@@ -22,6 +22,7 @@ struct sim_urb {
 	UMockdevIoctlData *urb;
 	UMockdevIoctlData *buf;
 	bool discarded;
+	unsigned gen; /* the plug generation of the file descriptor that submitted it */
 	struct sim_urb *next;
 };
 
@@ -39,11 +40,15 @@ struct ccid_sim {
 	unsigned bulk_n;
 	struct sim_msg intr_in[SIM_QUEUE_LEN];
 	unsigned intr_n;
-	bool gone; /* unplugged: every ioctl fails with ENODEV */
+	bool gone;        /* unplugged: every ioctl fails with ENODEV */
+	bool plugged;     /* the device is in the testbed (ccid_sim_plug) */
+	unsigned gen;     /* plug generation: 1 at start, +1 at every plug */
+	unsigned cur_gen; /* generation of the client whose ioctl runs now */
 
 	/* The reader's card side. */
 	struct tc_slot *card;
 	uint8_t rsp[SIM_MAX_MSG];
+	struct sim_chain *chain; /* ccid_sim_reader.c: extended-APDU chaining */
 	struct ccid_sim_counts counts;
 };
 

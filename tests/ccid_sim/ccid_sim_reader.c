@@ -4,7 +4,13 @@
  *
  * Character level passes characters (send, then wLevelParameter characters
  * back), TPDU level runs the T=0 engine on one TPDU (or passes a PPS), the
- * APDU levels hand the APDU to the core's whole APDU layer. */
+ * APDU levels hand the APDU to the core's whole APDU layer. At extended-APDU
+ * level a command or response longer than one message (max_msg_len - 10
+ * bytes of data) travels chained: wLevelParameter 1, 3..., 2 for the
+ * command, each piece but the last acknowledged with an empty DataBlock of
+ * bChainParameter 0x10; bChainParameter 1, 3..., 2 for the response, each
+ * piece after the first asked for with an empty XfrBlock of wLevelParameter
+ * 0x10. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +26,26 @@
 #define ST_ABSENT   0x02
 #define ST_FAILED   0x40
 #define ST_TIME_EXT 0x80
+
+/* Extended-APDU chaining: the command being collected, the response being
+ * handed out. */
+struct sim_chain {
+	uint8_t cmd[SIM_MAX_MSG];
+	size_t cmd_len;
+	bool cmd_open;
+	uint8_t rsp[SIM_MAX_MSG];
+	size_t rsp_len, rsp_off;
+	unsigned rsp_pieces;
+	bool rsp_open;
+};
+
+uint32_t ccid_sim_hash(const uint8_t *b, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
 
 static uint32_t get32(const uint8_t *p)
 {
@@ -58,6 +84,21 @@ static void reply(struct ccid_sim *s, uint8_t type, uint8_t seq, uint8_t status,
 	sim_queue(s->bulk_in, &s->bulk_n, m, 10 + n);
 }
 
+/* dwMaxCCIDMessageLength as the descriptor says it (ccid_sim_usb.c). */
+static size_t max_msg(const struct ccid_sim *s)
+{
+	size_t m = s->o.max_msg_len                         ? s->o.max_msg_len
+	           : s->o.level == CCID_LEVEL_EXTENDED_APDU ? CCID_MSG_LEN_EXTENDED
+	                                                    : CCID_MSG_LEN_SHORT_APDU;
+	return m > SIM_MAX_MSG ? SIM_MAX_MSG : m;
+}
+
+static void chain_reset(struct ccid_sim *s)
+{
+	s->chain->cmd_open = s->chain->rsp_open = false;
+	s->chain->cmd_len = s->chain->rsp_len = s->chain->rsp_off = 0;
+}
+
 static uint8_t icc_state(struct ccid_sim *s)
 {
 	bool present = false;
@@ -91,6 +132,7 @@ static void power_on(struct ccid_sim *s, uint8_t seq, uint8_t sel)
 
 	s->counts.power_on++;
 	s->counts.last_power_select = sel;
+	chain_reset(s);
 	if (sel > 3) {
 		reply(s, CCID_RDR_DATA_BLOCK, seq, ST_FAILED | icc_state(s), 7, 0, NULL, 0);
 		return;
@@ -205,14 +247,119 @@ static int exchange(struct ccid_sim *s, const uint8_t *d, size_t n, uint16_t lev
 	case CCID_LEVEL_SHORT_APDU:
 	case CCID_LEVEL_EXTENDED_APDU:
 	default:
+		s->counts.last_apdu_len = (uint32_t)n;
+		s->counts.last_apdu_hash = ccid_sim_hash(d, n);
 		return tc_slot_transmit(c, d, n, out, SIM_MAX_MSG - 10, got);
+	}
+}
+
+/* Time extensions, then the DataBlock (bSeq + 1 with wrong_seq). */
+static void data_block(struct ccid_sim *s, uint8_t seq, uint8_t status, uint8_t error,
+                       uint8_t chain, const uint8_t *d, size_t n)
+{
+	for (unsigned i = 0; i < s->o.time_ext; i++) {
+		reply(s, CCID_RDR_DATA_BLOCK, seq, ST_TIME_EXT | ST_ACTIVE, 1, 0, NULL, 0);
+		s->counts.time_ext++;
+	}
+	if (s->o.wrong_seq)
+		seq++;
+	reply(s, CCID_RDR_DATA_BLOCK, seq, status, error, chain, d, n);
+}
+
+/* The next piece of the response: all of it when it fits one message (or
+ * below extended-APDU level, where nothing is chained). */
+static void send_piece(struct ccid_sim *s, uint8_t seq)
+{
+	struct sim_chain *ch = s->chain;
+	size_t room = s->o.level == CCID_LEVEL_EXTENDED_APDU ? max_msg(s) - 10 : SIM_MAX_MSG;
+	size_t left = ch->rsp_len - ch->rsp_off;
+	size_t n = left < room ? left : room;
+	bool first = ch->rsp_pieces == 0, last = n == left;
+	uint8_t chain = first ? (last ? CCID_CHAIN_WHOLE : CCID_CHAIN_BEGIN)
+	                      : (last ? CCID_CHAIN_END : CCID_CHAIN_MIDDLE);
+	const uint8_t *d = ch->rsp + ch->rsp_off;
+
+	if (s->o.bad_chain == 1 && ch->rsp_pieces == 1)
+		chain = CCID_CHAIN_BEGIN;
+	ch->rsp_off += n;
+	ch->rsp_pieces++;
+	if (s->o.bad_chain == 3 && chain == CCID_CHAIN_END) {
+		chain = CCID_CHAIN_MIDDLE; /* and over again */
+		ch->rsp_off = 0;
+	}
+	ch->rsp_open = chain == CCID_CHAIN_BEGIN || chain == CCID_CHAIN_MIDDLE;
+	if (chain != CCID_CHAIN_WHOLE)
+		s->counts.chain_out++;
+	data_block(s, seq, ST_ACTIVE, 0, chain, d, n);
+}
+
+/* A chaining step out of order: bError names wLevelParameter (byte 8). */
+static bool chain_refuse(struct ccid_sim *s, uint8_t seq, uint16_t lp, uint8_t error)
+{
+	fprintf(stderr,
+	        "ccid_sim: XfrBlock wLevelParameter 0x%04X refused (command %s, response %s)\n", lp,
+	        s->chain->cmd_open ? "open" : "closed", s->chain->rsp_open ? "open" : "closed");
+	chain_reset(s);
+	data_block(s, seq, ST_FAILED | icc_state(s), error, 0, NULL, 0);
+	return true;
+}
+
+/* A piece of a chained command: acknowledged, or (the last one) the whole
+ * command in *d, *n to run. */
+static bool command_piece(struct ccid_sim *s, uint8_t seq, const uint8_t **d, size_t *n,
+                          uint16_t lp)
+{
+	struct sim_chain *ch = s->chain;
+	bool begin = lp == CCID_XFR_BEGIN;
+	if (ch->rsp_open || begin == ch->cmd_open)
+		return chain_refuse(s, seq, lp, 8);
+	if (begin)
+		ch->cmd_len = 0;
+	if (*n > CCID_MSG_LEN_EXTENDED - 10 - ch->cmd_len)
+		return chain_refuse(s, seq, lp, CCID_ERR_XFR_OVERRUN);
+	if (*n)
+		memcpy(ch->cmd + ch->cmd_len, *d, *n);
+	ch->cmd_len += *n;
+	s->counts.chain_in++;
+	if (lp != CCID_XFR_END) {
+		ch->cmd_open = true;
+		data_block(s, seq, ST_ACTIVE, 0, s->o.bad_chain == 2 ? 0 : CCID_CHAIN_MORE, NULL,
+		           0);
+		return true;
+	}
+	ch->cmd_open = false;
+	*d = ch->cmd;
+	*n = ch->cmd_len;
+	return false;
+}
+
+/* Extended-APDU level: true when the message was answered here, false when
+ * the command in *d, *n (collected from its pieces) is to be run. */
+static bool chain_step(struct ccid_sim *s, uint8_t seq, const uint8_t **d, size_t *n, uint16_t lp)
+{
+	switch (lp) {
+	case CCID_XFR_WHOLE:
+		if (s->chain->cmd_open || s->chain->rsp_open)
+			return chain_refuse(s, seq, lp, 8);
+		return false;
+	case CCID_XFR_MORE:
+		if (!s->chain->rsp_open || *n != 0)
+			return chain_refuse(s, seq, lp, 8);
+		send_piece(s, seq);
+		return true;
+	case CCID_XFR_BEGIN:
+	case CCID_XFR_MIDDLE:
+	case CCID_XFR_END:
+		return command_piece(s, seq, d, n, lp);
+	default:
+		return chain_refuse(s, seq, lp, 8);
 	}
 }
 
 static void xfr_block(struct ccid_sim *s, uint8_t seq, const uint8_t *d, size_t n,
                       uint16_t level_param)
 {
-	static uint8_t out[SIM_MAX_MSG];
+	struct sim_chain *ch = s->chain;
 	size_t got = 0;
 
 	s->counts.xfr++;
@@ -227,21 +374,20 @@ static void xfr_block(struct ccid_sim *s, uint8_t seq, const uint8_t *d, size_t 
 		      NULL, 0);
 		return;
 	}
-	int rc = exchange(s, d, n, level_param, out, &got);
-	for (unsigned i = 0; i < s->o.time_ext; i++) {
-		reply(s, CCID_RDR_DATA_BLOCK, seq, ST_TIME_EXT | ST_ACTIVE, 1, 0, NULL, 0);
-		s->counts.time_ext++;
-	}
-	if (s->o.wrong_seq)
-		seq++;
+	if (s->o.level == CCID_LEVEL_EXTENDED_APDU && chain_step(s, seq, &d, &n, level_param))
+		return;
+	int rc = exchange(s, d, n, level_param, ch->rsp, &got);
 	if (rc < 0) {
 		if (rc != TC_E_PARITY)
 			(void)tc_slot_power_down(s->card);
-		reply(s, CCID_RDR_DATA_BLOCK, seq, ST_FAILED | icc_state(s), error_of(rc), 0, NULL,
-		      0);
+		chain_reset(s);
+		data_block(s, seq, ST_FAILED | icc_state(s), error_of(rc), 0, NULL, 0);
 		return;
 	}
-	reply(s, CCID_RDR_DATA_BLOCK, seq, ST_ACTIVE, 0, 0, out, got);
+	ch->rsp_len = got;
+	ch->rsp_off = 0;
+	ch->rsp_pieces = 0;
+	send_piece(s, seq);
 }
 
 void sim_reader_message(struct ccid_sim *s, const uint8_t *msg, size_t n)
@@ -253,12 +399,23 @@ void sim_reader_message(struct ccid_sim *s, const uint8_t *msg, size_t n)
 	uint8_t seq = msg[6];
 	const uint8_t *d = msg + 10;
 	size_t dn = n - 10;
+	if (n > max_msg(s)) { /* bError 1: dwLength */
+		fprintf(stderr, "ccid_sim: %zu-byte message above dwMaxCCIDMessageLength %zu\n", n,
+		        max_msg(s));
+		s->counts.too_long++;
+		reply(s,
+		      ccid_reply_type_for(msg[0]) ? ccid_reply_type_for(msg[0])
+		                                  : CCID_RDR_SLOT_STATUS,
+		      seq, ST_FAILED | icc_state(s), 1, 0, NULL, 0);
+		return;
+	}
 	switch (msg[0]) {
 	case CCID_PC_ICC_POWER_ON:
 		power_on(s, seq, msg[7]);
 		break;
 	case CCID_PC_ICC_POWER_OFF:
 		s->counts.power_off++;
+		chain_reset(s);
 		if (tc_slot_powered(s->card))
 			(void)tc_slot_power_down(s->card);
 		reply(s, CCID_RDR_SLOT_STATUS, seq, icc_state(s), 0, 0, NULL, 0);
@@ -278,6 +435,7 @@ void sim_reader_message(struct ccid_sim *s, const uint8_t *msg, size_t n)
 		break;
 	case CCID_PC_ABORT:
 		s->counts.aborts++;
+		chain_reset(s);
 		reply(s, CCID_RDR_SLOT_STATUS, seq, icc_state(s), 0, 0, NULL, 0);
 		break;
 	default: /* CMD_NOT_SUPPORTED */
@@ -297,11 +455,22 @@ int sim_reader_open(struct ccid_sim *s)
 	/* Below APDU level the host's TPDUs go to the card as they are. */
 	cfg.raw_tpdu = s->o.level < CCID_LEVEL_SHORT_APDU;
 	snprintf(name, sizeof(name), "loopback:%s", s->o.card_socket);
-	return tc_slot_open(&s->card, name, &cfg);
+	int rc = tc_slot_open(&s->card, name, &cfg);
+	if (rc < 0)
+		return rc;
+	s->chain = calloc(1, sizeof(*s->chain));
+	if (!s->chain) {
+		tc_slot_close(s->card);
+		s->card = NULL;
+		return TC_E_NOMEM;
+	}
+	return TC_OK;
 }
 
 void sim_reader_close(struct ccid_sim *s)
 {
 	tc_slot_close(s->card);
 	s->card = NULL;
+	free(s->chain);
+	s->chain = NULL;
 }

@@ -5,8 +5,9 @@
  * goes to ccid_sim_reader.c, which queues the answers) and is reapable at
  * once; a bulk-IN URB becomes reapable when an answer is queued, an
  * interrupt-IN URB when a NotifySlotChange is. Control URBs (the class
- * request ABORT) complete at once. After an unplug every ioctl fails with
- * ENODEV, as usbfs does. */
+ * requests ABORT, GET_CLOCK_FREQUENCIES and GET_DATA_RATES) complete at once;
+ * the lists come from the options (a stall without one). After an unplug
+ * every ioctl fails with ENODEV, as usbfs does. */
 #include <errno.h>
 #include <linux/usbdevice_fs.h>
 #include <stddef.h>
@@ -37,9 +38,11 @@ static void fill_desc(const struct ccid_sim_opts *o, struct ccid_desc *d)
 	d->bVoltageSupport = o->volts ? o->volts : 0x07;
 	d->dwProtocols = CCID_PROTO_T0;
 	d->dwDefaultClock = 3571;
-	d->dwMaximumClock = 20000;
+	d->dwMaximumClock = o->max_clock_khz ? o->max_clock_khz : 20000;
+	d->bNumClockSupported = (uint8_t)o->nclocks;
 	d->dwDataRate = 9600;
-	d->dwMaxDataRate = 1000000;
+	d->dwMaxDataRate = o->max_data_rate ? o->max_data_rate : 1000000;
+	d->bNumDataRatesSupported = (uint8_t)o->nrates;
 	d->dwMaxIFSD = 0;
 	d->dwFeatures = level_bit[o->level] | o->features_add;
 	if (o->level >= CCID_LEVEL_SHORT_APDU)
@@ -103,6 +106,13 @@ static size_t build_descriptors(const struct ccid_sim *s, uint8_t *out)
 
 /* --- URBs -------------------------------------------------------------- */
 
+/* The device is gone for the client whose ioctl runs: unplugged, or its file
+ * descriptor was opened before the last plug (usbfs never revives one). */
+static bool dead(const struct ccid_sim *s)
+{
+	return s->gone || s->cur_gen != s->gen;
+}
+
 static struct usbdevfs_urb *urb_of(const struct sim_urb *u)
 {
 	return (struct usbdevfs_urb *)(void *)u->urb->data;
@@ -140,7 +150,7 @@ static bool complete_from(struct sim_urb *u, struct sim_msg *q, unsigned *n)
 static bool urb_ready(struct ccid_sim *s, struct sim_urb *u)
 {
 	struct usbdevfs_urb *urb = urb_of(u);
-	if (s->gone) { /* as usbfs: URBs in flight end with ENODEV, reapable */
+	if (dead(s)) { /* as usbfs: URBs in flight end with ENODEV, reapable */
 		urb->status = -ENODEV;
 		urb->actual_length = 0;
 		return true;
@@ -157,6 +167,61 @@ static bool urb_ready(struct ccid_sim *s, struct sim_urb *u)
 	return complete_from(u, s->bulk_in, &s->bulk_n);
 }
 
+/* GET_CLOCK_FREQUENCIES / GET_DATA_RATES: the list after the setup packet,
+ * as many dwords as wLength takes; false when the request is not one of them. */
+static bool list_request(struct ccid_sim *s, struct sim_urb *u)
+{
+	struct usbdevfs_urb *urb = urb_of(u);
+	uint8_t *setup = u->buf->data;
+	if (urb->buffer_length < 8 || setup[0] != 0xA1 ||
+	    (setup[1] != CCID_REQ_GET_CLOCK_FREQS && setup[1] != CCID_REQ_GET_DATA_RATES))
+		return false;
+	bool clocks = setup[1] == CCID_REQ_GET_CLOCK_FREQS;
+	const uint32_t *v = clocks ? s->o.clocks_khz : s->o.rates_bps;
+	unsigned n = clocks ? s->o.nclocks : s->o.nrates;
+	if (clocks)
+		s->counts.get_clocks++;
+	else
+		s->counts.get_rates++;
+	if (s->o.lists_stall || n == 0) {
+		urb->status = -EPIPE;
+		return true;
+	}
+	size_t room = (size_t)urb->buffer_length - 8u, want = (size_t)(setup[6] | setup[7] << 8);
+	size_t len = 0;
+	for (unsigned i = 0; i < n && len + 4 <= room && len + 4 <= want; i++, len += 4) {
+		uint8_t *p = setup + 8 + len;
+		p[0] = (uint8_t)v[i];
+		p[1] = (uint8_t)(v[i] >> 8);
+		p[2] = (uint8_t)(v[i] >> 16);
+		p[3] = (uint8_t)(v[i] >> 24);
+	}
+	urb->actual_length = (int)len;
+	return true;
+}
+
+/* refuse_params: SetParameters answered "failed, command not supported"
+ * here, before the reader side sees it. */
+static bool refuse_params(struct ccid_sim *s, const uint8_t *msg, size_t n)
+{
+	if (!s->o.refuse_params || n < 10 || msg[0] != CCID_PC_SET_PARAMETERS)
+		return false;
+	const uint8_t m[10] = {CCID_RDR_PARAMETERS, 0, 0, 0, 0, 0, msg[6], 0x40, 0x00, 0};
+	s->counts.set_params++;
+	sim_queue(s->bulk_in, &s->bulk_n, m, sizeof(m));
+	return true;
+}
+
+/* Note a PPS request carried by an XfrBlock (TPDU or character level). */
+static void note_pps(struct ccid_sim *s, const uint8_t *msg, size_t n)
+{
+	if (n < 13 || msg[0] != CCID_PC_XFR_BLOCK || msg[10] != 0xFF)
+		return;
+	size_t len = n - 10 < sizeof(s->counts.last_pps) ? n - 10 : sizeof(s->counts.last_pps);
+	memcpy(s->counts.last_pps, msg + 10, len);
+	s->counts.last_pps_len = (unsigned)len;
+}
+
 static void submit(struct ccid_sim *s, struct sim_urb *u)
 {
 	struct usbdevfs_urb *urb = urb_of(u);
@@ -166,10 +231,12 @@ static void submit(struct ccid_sim *s, struct sim_urb *u)
 		const uint8_t *setup = u->buf->data;
 		if (urb->buffer_length >= 8 && setup[0] == 0x21 && setup[1] == CCID_REQ_ABORT)
 			s->counts.aborts++;
-		else
+		else if (!list_request(s, u))
 			urb->status = -EPIPE; /* stall: nothing else is served */
 	} else if (urb->endpoint == EP_OUT) {
-		sim_reader_message(s, u->buf->data, (size_t)urb->buffer_length);
+		note_pps(s, u->buf->data, (size_t)urb->buffer_length);
+		if (!refuse_params(s, u->buf->data, (size_t)urb->buffer_length))
+			sim_reader_message(s, u->buf->data, (size_t)urb->buffer_length);
 		urb->actual_length = urb->buffer_length;
 	}
 	u->next = NULL;
@@ -199,6 +266,7 @@ static int ioctl_submit(struct ccid_sim *s, UMockdevIoctlData *arg)
 		free(u);
 		return EFAULT;
 	}
+	u->gen = s->cur_gen;
 	submit(s, u);
 	return 0;
 }
@@ -208,7 +276,7 @@ static int ioctl_reap(struct ccid_sim *s, UMockdevIoctlData *arg)
 	GError *err = NULL;
 	for (struct sim_urb **p = &s->urbs; *p; p = &(*p)->next) {
 		struct sim_urb *u = *p;
-		if (!urb_ready(s, u))
+		if (u->gen != s->cur_gen || !urb_ready(s, u))
 			continue;
 		*p = u->next;
 		UMockdevIoctlData *slot = umockdev_ioctl_data_resolve(arg, 0, sizeof(void *), &err);
@@ -223,7 +291,7 @@ static int ioctl_reap(struct ccid_sim *s, UMockdevIoctlData *arg)
 		free_urb(u); /* the reap argument holds what the client needs */
 		return 0;
 	}
-	return s->gone ? ENODEV : EAGAIN;
+	return dead(s) ? ENODEV : EAGAIN;
 }
 
 static int ioctl_discard(struct ccid_sim *s, UMockdevIoctlData *arg)
@@ -241,7 +309,7 @@ static int ioctl_discard(struct ccid_sim *s, UMockdevIoctlData *arg)
 static int do_ioctl(struct ccid_sim *s, unsigned long req, UMockdevIoctlData *arg)
 {
 	GError *err = NULL;
-	if (s->gone)
+	if (dead(s))
 		return req == USBDEVFS_REAPURBNDELAY || req == USBDEVFS_REAPURB ? ioctl_reap(s, arg)
 		                                                                : ENODEV;
 	switch (req) {
@@ -251,8 +319,12 @@ static int do_ioctl(struct ccid_sim *s, unsigned long req, UMockdevIoctlData *ar
 			g_clear_error(&err);
 			return EFAULT;
 		}
+		/* As usbfs on a host controller with scatter-gather (xHCI, EHCI):
+		 * without BULK_SCATTER_GATHER libusb cuts a long bulk read (libccid
+		 * reads 64 KiB) into 16 KiB URBs and discards the unused ones. */
 		uint32_t caps = USBDEVFS_CAP_BULK_CONTINUATION | USBDEVFS_CAP_NO_PACKET_SIZE_LIM |
-		                USBDEVFS_CAP_REAP_AFTER_DISCONNECT | USBDEVFS_CAP_ZERO_PACKET;
+		                USBDEVFS_CAP_REAP_AFTER_DISCONNECT | USBDEVFS_CAP_ZERO_PACKET |
+		                USBDEVFS_CAP_BULK_SCATTER_GATHER;
 		memcpy(d->data, &caps, sizeof(caps));
 		g_object_unref(d);
 		return 0;
@@ -284,6 +356,14 @@ static gboolean on_ioctl(UMockdevIoctlBase *base, UMockdevIoctlClient *client, g
 	struct ccid_sim *s = user;
 	(void)base;
 	pthread_mutex_lock(&s->lock);
+	/* A file descriptor belongs to the plug generation it first spoke in
+	 * (libusb asks for the capabilities right after open). */
+	gpointer g = g_object_get_data(G_OBJECT(client), "tc-sim-gen");
+	if (!g) {
+		g = GUINT_TO_POINTER(s->gen);
+		g_object_set_data(G_OBJECT(client), "tc-sim-gen", g);
+	}
+	s->cur_gen = GPOINTER_TO_UINT(g);
 	int e = do_ioctl(s, umockdev_ioctl_client_get_request(client),
 	                 umockdev_ioctl_client_get_arg(client));
 	pthread_mutex_unlock(&s->lock);
@@ -318,13 +398,21 @@ static int add_device(struct ccid_sim *s)
 	         "A: bInterfaceClass=0b\\n\nA: bInterfaceSubClass=00\\n\n"
 	         "A: bInterfaceProtocol=00\\n\n",
 	         s->o.vid, s->o.pid);
-	snprintf(s->devnode, sizeof(s->devnode), "/dev/bus/usb/%03d/%03d", SIM_BUS, SIM_DEVADDR);
 	GError *err = NULL;
 	if (!umockdev_testbed_add_from_string(s->tb, rec, &err)) {
 		fprintf(stderr, "ccid_sim: add device: %s\n", err ? err->message : "?");
 		g_clear_error(&err);
 		return -1;
 	}
+	return 0;
+}
+
+/* The ioctl handler on the device node; it stays attached across unplug and
+ * plug (dead() answers for a device that is not there). */
+static int attach_handler(struct ccid_sim *s)
+{
+	GError *err = NULL;
+	snprintf(s->devnode, sizeof(s->devnode), "/dev/bus/usb/%03d/%03d", SIM_BUS, SIM_DEVADDR);
 	s->handler = umockdev_ioctl_base_new();
 	g_signal_connect(s->handler, "handle-ioctl", G_CALLBACK(on_ioctl), s);
 	if (!umockdev_testbed_attach_ioctl(s->tb, s->devnode, s->handler, &err)) {
@@ -333,6 +421,20 @@ static int add_device(struct ccid_sim *s)
 		return -1;
 	}
 	return 0;
+}
+
+/* Every URB, queued answer and NotifySlotChange. */
+static void drop_pending(struct ccid_sim *s)
+{
+	while (s->urbs) {
+		struct sim_urb *u = s->urbs;
+		s->urbs = u->next;
+		free_urb(u);
+	}
+	while (s->bulk_n)
+		pop_msg(s->bulk_in, &s->bulk_n);
+	while (s->intr_n)
+		pop_msg(s->intr_in, &s->intr_n);
 }
 
 struct ccid_sim *ccid_sim_start(const struct ccid_sim_opts *o)
@@ -360,7 +462,10 @@ struct ccid_sim *ccid_sim_start(const struct ccid_sim_opts *o)
 		return NULL;
 	}
 	s->tb = umockdev_testbed_new();
-	if (!s->tb || add_device(s) < 0) {
+	s->gen = 1;
+	s->gone = s->o.unplugged;
+	s->plugged = !s->o.unplugged;
+	if (!s->tb || (s->plugged && add_device(s) < 0) || attach_handler(s) < 0) {
 		ccid_sim_stop(s);
 		return NULL;
 	}
@@ -386,15 +491,7 @@ void ccid_sim_stop(struct ccid_sim *s)
 	}
 	if (s->handler)
 		g_object_unref(s->handler);
-	while (s->urbs) {
-		struct sim_urb *u = s->urbs;
-		s->urbs = u->next;
-		free_urb(u);
-	}
-	while (s->bulk_n)
-		pop_msg(s->bulk_in, &s->bulk_n);
-	while (s->intr_n)
-		pop_msg(s->intr_in, &s->intr_n);
+	drop_pending(s);
 	sim_reader_close(s);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -425,4 +522,63 @@ void ccid_sim_counts(struct ccid_sim *s, struct ccid_sim_counts *out)
 	pthread_mutex_lock(&s->lock);
 	*out = s->counts;
 	pthread_mutex_unlock(&s->lock);
+}
+
+/* --- hot-plug ---------------------------------------------------------- */
+
+#define SIM_SYS_DEV "/sys/devices/1-1"
+#define SIM_SYS_ITF "/sys/devices/1-1/1-1:1.0"
+
+int ccid_sim_plug(struct ccid_sim *s)
+{
+	if (s->plugged) {
+		fprintf(stderr, "ccid_sim: plug: the device is already there\n");
+		return -1;
+	}
+	/* Alive before it appears: pcscd may open it as soon as the uevent is
+	 * out, and its descriptor must belong to the new generation. */
+	pthread_mutex_lock(&s->lock);
+	s->gen++; /* descriptors opened before now stay dead */
+	s->gone = false;
+	drop_pending(s); /* URBs of the last generation: nobody reaps them now */
+	pthread_mutex_unlock(&s->lock);
+	/* No umockdev_testbed_uevent(..., "add") here: umockdev 0.17's
+	 * add_from_string() already sends "add" for every device it makes (the
+	 * device, then the interface) to every process preloaded with this
+	 * testbed; a second one would be a duplicate. */
+	if (add_device(s) < 0) {
+		pthread_mutex_lock(&s->lock);
+		s->gone = true;
+		pthread_mutex_unlock(&s->lock);
+		return -1;
+	}
+	s->plugged = true;
+	return 0;
+}
+
+int ccid_sim_unplug(struct ccid_sim *s)
+{
+	if (!s->plugged) {
+		fprintf(stderr, "ccid_sim: unplug: the device is not there\n");
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->gone = true;
+	pthread_mutex_unlock(&s->lock);
+	/* The sender reads the device from sysfs: the events go before the
+	 * directories do. The interface first, as the kernel. */
+	umockdev_testbed_uevent(s->tb, SIM_SYS_ITF, "remove");
+	umockdev_testbed_uevent(s->tb, SIM_SYS_DEV, "remove");
+	/* umockdev 0.17 leaves a child's /sys/bus link (and a re-plug then
+	 * aborts) and the device node: the interface goes first, the node by
+	 * hand, so the testbed is as before the plug. */
+	umockdev_testbed_remove_device(s->tb, SIM_SYS_ITF);
+	umockdev_testbed_remove_device(s->tb, SIM_SYS_DEV);
+	gchar *root = umockdev_testbed_get_root_dir(s->tb);
+	gchar *node = g_strconcat(root, s->devnode, NULL);
+	(void)remove(node);
+	g_free(node);
+	g_free(root);
+	s->plugged = false;
+	return 0;
 }

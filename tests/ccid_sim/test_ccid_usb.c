@@ -5,7 +5,8 @@
  * Every exchange level: power up (ATR) and the reader test application's
  * cases 1-4 at several lengths; TPDU level: PPS through SetParameters and
  * SetDataRateAndClockFrequency; time extension; a mute card; a wrong bSeq;
- * the reader unplugged mid-transfer; NotifySlotChange waking the event fd. */
+ * the reader unplugged mid-transfer; NotifySlotChange waking the event fd;
+ * the reader's dwMaxDataRate and clock / data-rate lists limiting the PPS. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ccid_sim.h"
@@ -196,6 +198,8 @@ static void level_test(enum ccid_level level, const char *extra)
 	assert_true(c.power_on >= 1);
 	assert_true(c.xfr >= 1);
 	assert_int_equal(c.last_power_select, 3); /* 1.8 V first */
+	/* dwMaxAPDUDataSize: 0 (short APDUs only) for a short-APDU reader. */
+	assert_int_equal(tc_slot_max_apdu_data(f.slot), level == CCID_LEVEL_SHORT_APDU ? 0 : 65535);
 	fx_stop(&f);
 }
 
@@ -448,6 +452,226 @@ static void test_broken_descriptor(void **state)
 	fx_stop(&f);
 }
 
+/* --- extended-APDU chaining: dwMaxCCIDMessageLength 271, 261 bytes a piece */
+
+static void chain_start(struct fx *f, unsigned bad)
+{
+	struct ccid_sim_opts o = {
+	    .level = CCID_LEVEL_EXTENDED_APDU, .max_msg_len = 271, .bad_chain = bad};
+	fx_start(f, &o, NULL);
+	power_up(f);
+}
+
+/* An extended case 3 (Lc = lc) in `pieces` pieces; the reader runs exactly it. */
+static void chain_case3(struct fx *f, size_t lc, unsigned pieces)
+{
+	static uint8_t apdu[7 + 65535];
+	uint8_t resp[8];
+	struct ccid_sim_counts b, a;
+	memcpy(apdu,
+	       (const uint8_t[]){0x80, 0x32, 0x00, 0x00, 0x00, (uint8_t)(lc >> 8), (uint8_t)lc}, 7);
+	for (size_t i = 0; i < lc; i++)
+		apdu[7 + i] = (uint8_t)(i * 7 + i / 256);
+	ccid_sim_counts(f->sim, &b);
+	size_t n = xmit(f, apdu, 7 + lc, resp, sizeof(resp));
+	expect_sw(resp, n, 0x90, 0x00);
+	ccid_sim_counts(f->sim, &a);
+	assert_int_equal(a.chain_in - b.chain_in, pieces);
+	assert_int_equal(a.last_apdu_len, 7 + lc);
+	assert_int_equal(a.last_apdu_hash, ccid_sim_hash(apdu, 7 + lc));
+	assert_int_equal(a.too_long, 0);
+}
+
+/* An extended case 2 of le bytes (P1P2 = Le = le) back in `pieces` pieces. */
+static void chain_case2(struct fx *f, size_t le, unsigned pieces)
+{
+	static uint8_t resp[65538];
+	const uint8_t hi = (uint8_t)(le >> 8), lo = (uint8_t)le;
+	const uint8_t apdu[7] = {0x80, 0x34, hi, lo, 0x00, hi, lo};
+	struct ccid_sim_counts b, a;
+	ccid_sim_counts(f->sim, &b);
+	size_t n = xmit(f, apdu, sizeof(apdu), resp, sizeof(resp));
+	assert_int_equal(n, le + 2);
+	expect_counting(resp, le);
+	expect_sw(resp, n, 0x90, 0x00);
+	ccid_sim_counts(f->sim, &a);
+	assert_int_equal(a.chain_out - b.chain_out, pieces);
+	assert_int_equal(a.chain_in, b.chain_in);
+}
+
+/* Command chaining: at 261 bytes whole, at 262 two pieces, 5 kB, the most. */
+static void test_chain_case3(void **state)
+{
+	struct fx f;
+	(void)state;
+	chain_start(&f, 0);
+	chain_case3(&f, 254, 0);   /* 261 bytes: one message */
+	chain_case3(&f, 255, 2);   /* 262: 261 + 1 */
+	chain_case3(&f, 5000, 20); /* 5007 = 19 x 261 + 48 */
+	chain_case3(&f, 65535, 252);
+	fx_stop(&f);
+}
+
+/* Response chaining: 261 bytes whole, 262 in two, 4 kB, the most. */
+static void test_chain_case2(void **state)
+{
+	static uint8_t resp[300];
+	struct fx f;
+	(void)state;
+	chain_start(&f, 0);
+	chain_case2(&f, 259, 0); /* 261 bytes: one message */
+	chain_case2(&f, 260, 2); /* 262: 261 + 1 */
+	chain_case2(&f, 4096, 16);
+	chain_case2(&f, 65535, 252);
+	/* A buffer too small: the whole chain is read, then refused. */
+	const uint8_t big[7] = {0x80, 0x34, 0x04, 0x00, 0x00, 0x04, 0x00};
+	size_t n = 0;
+	assert_int_equal(tc_slot_transmit(f.slot, big, sizeof(big), resp, sizeof(resp), &n),
+	                 TC_E_OVERFLOW);
+	chain_case2(&f, 600, 3); /* and the reader is in step */
+	fx_stop(&f);
+}
+
+/* Extended case 4: both ways chained (609 bytes out, 2050 back), with two
+ * time extensions before every DataBlock, acknowledgements included. */
+static void test_chain_case4(void **state)
+{
+	static uint8_t apdu[7 + 600 + 2], resp[2050];
+	struct fx f;
+	struct ccid_sim_counts c;
+	(void)state;
+	memcpy(apdu, (const uint8_t[]){0x80, 0x36, 0x08, 0x00, 0x00, 0x02, 0x58}, 7);
+	for (size_t i = 0; i < 600; i++)
+		apdu[7 + i] = (uint8_t)(i ^ 0x5A);
+	apdu[607] = 0x08;
+	apdu[608] = 0x00;
+	struct ccid_sim_opts o = {
+	    .level = CCID_LEVEL_EXTENDED_APDU, .max_msg_len = 271, .time_ext = 2};
+	fx_start(&f, &o, NULL);
+	power_up(&f);
+	size_t n = xmit(&f, apdu, sizeof(apdu), resp, sizeof(resp));
+	assert_int_equal(n, 2050);
+	expect_counting(resp, 2048);
+	expect_sw(resp, n, 0x90, 0x00);
+	ccid_sim_counts(f.sim, &c);
+	assert_int_equal(c.chain_in, 3);           /* 261 + 261 + 87 */
+	assert_int_equal(c.chain_out, 8);          /* 7 x 261 + 223 */
+	assert_int_equal(c.time_ext, 2 * (3 + 7)); /* 3 pieces out, 7 asked for */
+	assert_int_equal(c.last_apdu_hash, ccid_sim_hash(apdu, sizeof(apdu)));
+	fx_stop(&f);
+}
+
+/* tc_slot_transmit with stderr (the driver's log) in log. */
+static int xmit_logged(struct fx *f, const uint8_t *apdu, size_t n, char *log, size_t cap)
+{
+	static uint8_t resp[65538];
+	char path[] = "/tmp/tc-ccid-log-XXXXXX";
+	size_t got = 0;
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	unlink(path);
+	fflush(stderr);
+	int saved = dup(2);
+	assert_true(saved >= 0 && dup2(fd, 2) == 2);
+	int rc = tc_slot_transmit(f->slot, apdu, n, resp, sizeof(resp), &got);
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	ssize_t k = pread(fd, log, cap - 1, 0);
+	close(fd);
+	log[k > 0 ? k : 0] = '\0';
+	fputs(log, stderr);
+	return rc;
+}
+
+/* A reader breaking the chain: a clear error, an abort, the reader usable. */
+static void test_chain_broken(void **state)
+{
+	static uint8_t c3[7 + 1000];
+	static const uint8_t c2[7] = {0x80, 0x34, 0x03, 0xE8, 0x00, 0x03, 0xE8};
+	static const uint8_t c1[4] = {0x80, 0x30, 0x00, 0x00};
+	static const struct {
+		const uint8_t *apdu;
+		size_t n;
+		int rc;
+		const char *says;
+	} bad[] = {
+	    {c2, sizeof(c2), TC_E_PROTOCOL,
+	     "response piece 2 says bChainParameter 0x01 (begins, continues), out of order"},
+	    {c3, sizeof(c3), TC_E_PROTOCOL,
+	     "a piece of the command answered with 0 bytes and bChainParameter 0x00"},
+	    {c2, sizeof(c2), TC_E_LONG, "the response exceeds 65538 bytes"},
+	};
+	char log[4096];
+	uint8_t resp[8];
+	(void)state;
+	memcpy(c3, (const uint8_t[]){0x80, 0x32, 0x00, 0x00, 0x00, 0x03, 0xE8}, 7);
+	for (unsigned i = 0; i < 3; i++) {
+		struct fx f;
+		struct ccid_sim_counts c;
+		chain_start(&f, i + 1);
+		assert_int_equal(xmit_logged(&f, bad[i].apdu, bad[i].n, log, sizeof(log)),
+		                 bad[i].rc);
+		assert_non_null(strstr(log, bad[i].says));
+		assert_non_null(strstr(log, "abort"));
+		ccid_sim_counts(f.sim, &c);
+		assert_int_equal(c.aborts, 2); /* the class request and the bulk message */
+		if (!tc_slot_powered(f.slot))
+			power_up(&f);
+		size_t n = xmit(&f, c1, sizeof(c1), resp, sizeof(resp));
+		expect_sw(resp, n, 0x90, 0x00);
+		fx_stop(&f);
+	}
+}
+
+/* Character level, case 2 of 256 bytes: the XfrBlocks and the time one
+ * APDU takes (printed; the time is a figure, not a check). */
+static void test_char_round_trips(void **state)
+{
+	static const uint8_t c2[5] = {0x80, 0x34, 0x01, 0x00, 0x00};
+	static uint8_t resp[300];
+	struct fx f;
+	struct ccid_sim_opts o = {.level = CCID_LEVEL_CHARACTER};
+	struct ccid_sim_counts b, a;
+	struct timespec t0, t1;
+	const unsigned rounds = 20;
+	(void)state;
+	fx_start(&f, &o, NULL);
+	power_up(&f);
+	(void)xmit(&f, c2, sizeof(c2), resp, sizeof(resp)); /* PPS and the rest done */
+	ccid_sim_counts(f.sim, &b);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned i = 0; i < rounds; i++) {
+		size_t n = xmit(&f, c2, sizeof(c2), resp, sizeof(resp));
+		assert_int_equal(n, 258);
+		expect_counting(resp, 256);
+		expect_sw(resp, n, 0x90, 0x00);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ccid_sim_counts(f.sim, &a);
+	double ms =
+	    ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) /
+	    rounds;
+	unsigned per = (a.xfr - b.xfr) / rounds;
+	printf("character level, case 2 of 256 bytes: %.2f ms and %u XfrBlocks an APDU\n", ms, per);
+	/* The header, the ACK, the 256 data bytes with SW1 SW2 in one. */
+	assert_int_equal(per, 3);
+	fx_stop(&f);
+}
+
+/* Reading ahead falls back to one character where T=0 leaves it open: a
+ * card acknowledging byte by byte (INS ^ FF) and sending NULLs. */
+static void test_char_read_ahead_odd(void **state)
+{
+	struct fx f;
+	struct ccid_sim_opts o = {.level = CCID_LEVEL_CHARACTER};
+	(void)state;
+	fx_start(&f, &o, " --set one_by_one=yes --set null_storm=3");
+	power_up(&f);
+	run_cases(&f);
+	fx_stop(&f);
+}
+
 /* Without an interrupt endpoint presence comes from GetSlotStatus. */
 static void test_no_interrupt(void **state)
 {
@@ -465,15 +689,171 @@ static void test_no_interrupt(void **state)
 	fx_stop(&f);
 }
 
-/* --serve LEVEL: a card and the simulated reader for another process
- * (pcscd under umockdev-wrapper with UMOCKDEV_DIR): prints "UMOCKDEV_DIR=..."
- * and "DEVICE=..." and serves until stdin closes. LEVEL: 0 character,
- * 1 TPDU, 2 short APDU, 3 extended APDU. */
-static int serve(const char *level)
+/* --- the reader's clock and data rates feed the PPS decision ------------ */
+
+/* Power up a card with TA1 96 (Fi 512, f(max) 5 MHz, Di 32), run the cases;
+ * F, D, clock in force and the simulator's counts come back. */
+static void caps_run(struct ccid_sim_opts *o, unsigned *D, unsigned *clk, struct ccid_sim_counts *c)
 {
-	char sock[96], buf[16];
+	struct fx f;
+	unsigned F;
+	fx_start(&f, o, " --set ta1=96");
+	power_up(&f);
+	run_cases(&f);
+	tc_slot_params(f.slot, &F, D, clk);
+	ccid_sim_counts(f.sim, c);
+	assert_int_equal(F, *D == 1 ? 372 : 512);
+	fx_stop(&f);
+}
+
+/* dwMaxDataRate 120 000 bps: at 5 MHz Di 32, 20, 16 are too fast
+ * (312 500, 195 312, 156 250); the PPS asks Di 12 (117 187). */
+static void test_caps_max_rate_tpdu(void **state)
+{
+	struct ccid_sim_opts o = {.level = CCID_LEVEL_TPDU, .max_data_rate = 120000};
+	struct ccid_sim_counts c;
+	unsigned D, clk;
+	(void)state;
+	caps_run(&o, &D, &clk, &c);
+	assert_int_equal(c.last_pps_len, 4);
+	assert_memory_equal(c.last_pps, "\xFF\x10\x98\x77", 4);
+	assert_int_equal(c.last_fidi, 0x98);
+	assert_int_equal(D, 12);
+	assert_int_equal(clk, 5000);
+	assert_int_equal(c.last_clock_khz, 5000);
+	assert_int_equal(c.last_rate, 117187);
+	assert_int_equal(c.get_clocks + c.get_rates, 0); /* no lists announced */
+}
+
+/* One clock (3571 kHz) and a data-rate list: Di 32 (223 187) and Di 20
+ * (139 492) are not listed, Di 16 (111 593) is within 2 % of 111 600. */
+static void test_caps_rate_list_tpdu(void **state)
+{
+	static const uint32_t clocks[] = {3571};
+	static const uint32_t rates[] = {9600, 19200, 38400, 57600, 111600, 115200};
+	struct ccid_sim_opts o = {.level = CCID_LEVEL_TPDU,
+	                          .clocks_khz = clocks,
+	                          .nclocks = 1,
+	                          .rates_bps = rates,
+	                          .nrates = 6};
+	struct ccid_sim_counts c;
+	unsigned D, clk;
+	(void)state;
+	caps_run(&o, &D, &clk, &c);
+	assert_int_equal(c.get_clocks, 1);
+	assert_int_equal(c.get_rates, 1);
+	assert_int_equal(c.last_pps_len, 4);
+	assert_memory_equal(c.last_pps, "\xFF\x10\x95\x7A", 4);
+	assert_int_equal(c.last_fidi, 0x95);
+	assert_int_equal(D, 16);
+	assert_int_equal(clk, 3571);
+	assert_int_equal(c.last_clock_khz, 3571);
+	assert_int_equal(c.last_rate, 111593);
+}
+
+/* A data-rate list with no rate for Fi 512 at 5 MHz (Di 1 would be 9765,
+ * Di 2 19 531): no PPS at all, Fd/Dd stay and the exchanges work. */
+static void test_caps_rate_list_none(void **state)
+{
+	static const uint32_t rates[] = {10752, 21505, 43010};
+	struct ccid_sim_opts o = {.level = CCID_LEVEL_TPDU, .rates_bps = rates, .nrates = 2};
+	struct ccid_sim_counts c;
+	unsigned D, clk;
+	(void)state;
+	caps_run(&o, &D, &clk, &c);
+	assert_int_equal(c.get_rates, 1);
+	assert_int_equal(c.last_pps_len, 0);
+	assert_int_equal(D, 1);
+	assert_int_equal(c.last_fidi, 0x11);
+}
+
+/* Character level, the lists announced but GET_DATA_RATES stalls: the
+ * descriptor's dwMaxDataRate (120 000) still limits the PPS (Di 12). */
+static void test_caps_lists_stall_character(void **state)
+{
+	static const uint32_t rates[] = {9600, 312500};
+	struct ccid_sim_opts o = {.level = CCID_LEVEL_CHARACTER,
+	                          .max_data_rate = 120000,
+	                          .rates_bps = rates,
+	                          .nrates = 2,
+	                          .lists_stall = true};
+	struct ccid_sim_counts c;
+	unsigned D, clk;
+	(void)state;
+	caps_run(&o, &D, &clk, &c);
+	assert_int_equal(c.get_rates, 1);
+	assert_int_equal(c.last_pps_len, 4);
+	assert_memory_equal(c.last_pps, "\xFF\x10\x98\x77", 4);
+	assert_int_equal(c.last_fidi, 0x98);
+	assert_int_equal(D, 12);
+}
+
+/* Commands on stdin, one a line, until it closes: "plug" and "unplug"
+ * (ccid_sim_plug/unplug, with their uevents); each is answered on stdout
+ * with "ok CMD" or "error CMD" once done. */
+static void serve_commands(struct ccid_sim *sim)
+{
+	char line[64];
+	while (fgets(line, sizeof(line), stdin)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		int rc = -1;
+		if (strcmp(line, "plug") == 0)
+			rc = ccid_sim_plug(sim);
+		else if (strcmp(line, "unplug") == 0)
+			rc = ccid_sim_unplug(sim);
+		else
+			fprintf(stderr, "serve: unknown command \"%s\"\n", line);
+		printf("%s %s\n", rc == 0 ? "ok" : "error", line);
+		fflush(stdout);
+	}
+}
+
+/* Character level, TA1 95: the PPS succeeds, then the reader refuses the
+ * SetParameters for Fi 512 Di 16. The failure says what was wrong (it was
+ * an empty sentence in pcscd's log). */
+static void test_params_refused_reason(void **state)
+{
+	struct fx f;
+	struct ccid_sim_opts o = {.level = CCID_LEVEL_CHARACTER, .refuse_params = true};
+	struct ccid_sim_counts c;
+	(void)state;
+	fx_start(&f, &o, " --set ta1=95");
+	power_up(&f);
+	assert_int_equal(tc_slot_set_protocol(f.slot, 0), TC_E_UNSUPPORTED);
+	const char *why = tc_slot_last_error(f.slot);
+	fprintf(stderr, "refused SetParameters: %s\n", why);
+	assert_non_null(strstr(why, "PPS done, but the reader cannot run F=512 D=16"));
+	ccid_sim_counts(f.sim, &c);
+	assert_int_equal(c.last_pps_len, 4);
+	assert_true(c.set_params >= 1);
+	fx_stop(&f);
+}
+
+/* --serve LEVEL [unplugged]: a card and the simulated reader for another
+ * process (pcscd under umockdev-wrapper with UMOCKDEV_DIR): prints
+ * "UMOCKDEV_DIR=..." and "DEVICE=..." and serves until stdin closes, taking
+ * the commands of serve_commands(). LEVEL: 0 character, 1 TPDU, 2 short
+ * APDU, 3 extended APDU. "unplugged": the testbed starts without the device
+ * (hot-plug tests plug it in later). CCID_SIM_MAX_MSG in the environment sets
+ * the reader's dwMaxCCIDMessageLength. */
+static int serve(const char *level, const char *mode)
+{
+	char sock[96];
 	struct ccid_sim_opts o = {.level = (enum ccid_level)atoi(level)};
-	snprintf(sock, sizeof(sock), "/tmp/tc-ccid-%d.sock", (int)getpid());
+	if (mode && strcmp(mode, "unplugged") != 0) {
+		fprintf(stderr, "serve: unknown mode \"%s\"\n", mode);
+		return 2;
+	}
+	o.unplugged = mode != NULL;
+	if (getenv("CCID_SIM_MAX_MSG")) /* dwMaxCCIDMessageLength, e.g. 271 to chain */
+		o.max_msg_len = (uint32_t)strtoul(getenv("CCID_SIM_MAX_MSG"), NULL, 10);
+	/* In $TMPDIR when set: a run in its own PID namespace has small PIDs. */
+	const char *tmp = getenv("TMPDIR");
+	if ((size_t)snprintf(sock, sizeof(sock), "%s/tc-ccid-%d.sock", tmp && *tmp ? tmp : "/tmp",
+	                     (int)getpid()) >= sizeof(sock)) {
+		fprintf(stderr, "serve: TMPDIR too long for a socket path\n");
+		return 2;
+	}
 	pid_t card = spawn_card(getenv("TC_SIM"), sock);
 	if (card <= 0 || proc_wait_socket(sock, card, 5000) != 0)
 		return 1;
@@ -485,8 +865,7 @@ static int serve(const char *level)
 	printf("UMOCKDEV_DIR=%s\nDEVICE=%s\n", root, ccid_sim_devname(sim));
 	fflush(stdout);
 	free(root);
-	while (read(0, buf, sizeof(buf)) > 0)
-		;
+	serve_commands(sim);
 	ccid_sim_stop(sim);
 	kill(card, SIGTERM);
 	waitpid(card, NULL, 0);
@@ -514,9 +893,20 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_abort_on_timeout),
 	    cmocka_unit_test(test_broken_descriptor),
 	    cmocka_unit_test(test_no_interrupt),
+	    cmocka_unit_test(test_chain_case3),
+	    cmocka_unit_test(test_chain_case2),
+	    cmocka_unit_test(test_chain_case4),
+	    cmocka_unit_test(test_chain_broken),
+	    cmocka_unit_test(test_char_round_trips),
+	    cmocka_unit_test(test_char_read_ahead_odd),
+	    cmocka_unit_test(test_caps_max_rate_tpdu),
+	    cmocka_unit_test(test_caps_rate_list_tpdu),
+	    cmocka_unit_test(test_caps_rate_list_none),
+	    cmocka_unit_test(test_caps_lists_stall_character),
+	    cmocka_unit_test(test_params_refused_reason),
 	};
 	if (argc > 2 && strcmp(argv[1], "--serve") == 0)
-		return serve(argv[2]);
+		return serve(argv[2], argc > 3 ? argv[3] : NULL);
 	if (argc > 1)
 		cmocka_set_test_filter(argv[1]);
 	return cmocka_run_group_tests(tests, NULL, NULL);

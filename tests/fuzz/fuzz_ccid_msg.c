@@ -3,7 +3,11 @@
  * from bulk-IN (also parsed as an interrupt-IN message for a reader whose
  * bMaxSlotIndex is the slot byte). Checks: an accepted answer is exactly the
  * expected type, slot and sequence with dwLength matching the transfer; a
- * refused one always says why; a request rebuilt from the input parses back. */
+ * refused one always says why; a request rebuilt from the input parses back.
+ * The same bytes, cut into frames ([len lo][len hi] then the frame), are a
+ * chained response: every DataBlock the parser accepts goes to
+ * ccid_chain_rx(), which must stay within its limit, count exactly the bytes
+ * it accepted, say why it refuses and take nothing after the end. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +90,56 @@ static void fuzz_roundtrip(const struct ccid_addr *a, const uint8_t *b, size_t n
 	CHECK(r.length == n && (n == 0 || memcmp(r.data, b, n) == 0));
 }
 
+static void fuzz_chain(const struct ccid_addr *a, const uint8_t *b, size_t n)
+{
+	struct ccid_chain c;
+	struct ccid_reply r;
+	char why[160];
+	size_t sum = 0;
+	unsigned pieces = 0;
+	ccid_chain_init(&c, a->max_msg_len ? a->max_msg_len : CCID_CHAIN_MAX_RESP);
+	while (n >= 2) {
+		size_t len = ccid_get16(b);
+		b += 2;
+		n -= 2;
+		if (len > n)
+			len = n;
+		int prc = ccid_reply_parse(b, len, CCID_PC_XFR_BLOCK, a, &r, NULL, 0);
+		b += len;
+		n -= len;
+		if (prc != TC_OK || r.cmd != CCID_CMD_OK)
+			continue;
+		bool was_done = c.done;
+		why[0] = '\0';
+		int rc = ccid_chain_rx(&c, &r, why, sizeof(why));
+		if (was_done) {
+			CHECK(rc == TC_E_INVAL);
+			return;
+		}
+		if (rc != TC_OK) {
+			CHECK((rc == TC_E_PROTOCOL || rc == TC_E_LONG) && why[0] != '\0');
+			CHECK(c.got == sum && c.pieces == pieces);
+			return;
+		}
+		sum += r.length;
+		pieces++;
+		CHECK(c.got == sum && c.pieces == pieces && c.got <= c.limit);
+		CHECK(c.done == (r.specific == CCID_CHAIN_WHOLE || r.specific == CCID_CHAIN_END));
+		CHECK(pieces == 1
+		          ? (r.specific == CCID_CHAIN_WHOLE || r.specific == CCID_CHAIN_BEGIN)
+		          : (r.specific == CCID_CHAIN_END || r.specific == CCID_CHAIN_MIDDLE));
+		CHECK(c.done || r.length > 0);
+		(void)ccid_chain_tx_ack(&r, why, sizeof(why));
+	}
+	size_t total = (size_t)a->max_msg_len + n;
+	for (size_t off = 0; off < total; off += 261) {
+		size_t len = total - off < 261 ? total - off : 261;
+		uint16_t p = ccid_chain_tx_param(off, len, total);
+		CHECK((off == 0) == (p == CCID_XFR_WHOLE || p == CCID_XFR_BEGIN));
+		CHECK((off + len >= total) == (p == CCID_XFR_WHOLE || p == CCID_XFR_END));
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 5)
@@ -96,5 +150,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_reply(req, &a, data + 5, size - 5);
 	fuzz_intr(data[1], data + 5, size - 5);
 	fuzz_roundtrip(&a, data + 5, size - 5);
+	fuzz_chain(&a, data + 5, size - 5);
 	return 0;
 }

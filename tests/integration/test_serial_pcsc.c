@@ -45,6 +45,7 @@ struct fx {
 };
 
 static struct fx fx;
+static const char *dev_opts = ""; /* ":nocustom" for the nocustom group */
 
 static const uint8_t default_atr[] = {0x3B, 0x96, 0x96, 0x80, 0x1F, 0x07, 0x80,
                                       0x31, 0xC0, 0x82, 0x90, 0x00, 0xFB};
@@ -166,7 +167,7 @@ static int write_reader_conf(char *path, size_t cap)
 		return -1;
 	fprintf(f, "# a Phoenix reader on the test pty, detect on CTS (docs/serial.md)\n");
 	fprintf(f, "FRIENDLYNAME \"%s\"\n", READER_NAME);
-	fprintf(f, "DEVICENAME serial:%s:lines=%s:detect=cts\n", fx.tty, fx.lines);
+	fprintf(f, "DEVICENAME serial:%s:lines=%s:detect=cts%s\n", fx.tty, fx.lines, dev_opts);
 	fprintf(f, "LIBPATH %s\n", lib);
 	fprintf(f, "CHANNELID 0\n");
 	return fclose(f);
@@ -439,12 +440,57 @@ static void test_pps_standard_rate(void **state)
 	wait_state(SCARD_STATE_PRESENT);
 }
 
-int main(void)
+/* Take the card out, set key=value, put it back. */
+static void reinsert_with(const char *set)
+{
+	assert_int_equal(sim_ctl("remove", NULL, 0), 0);
+	wait_state(SCARD_STATE_EMPTY);
+	assert_int_equal(sim_ctl(set, NULL, 0), 0);
+	assert_int_equal(sim_ctl("insert", NULL, 0), 0);
+	wait_state(SCARD_STATE_PRESENT);
+}
+
+/* nocustom (a UART without custom divisors): TA1 96 needs 223 200 baud and
+ * no Di of Fi 512 has a standard rate at 3.5712 MHz, so the driver asks no
+ * PPS1 and the card works at 9600; TA1 16 (Di 32, 307 200) gets Di 12 at
+ * 115 200, the fastest standard rate. Before the reader's caps fed the PPS
+ * decision, both failed in SCardConnect after a successful PPS. */
+static void test_nocustom_connect(void **state)
+{
+	char d[16];
+	(void)state;
+	find_reader();
+	SCARDHANDLE h = connect_t0();
+	assert_int_equal(tty_rate(), 9600);
+	run_cases(h);
+	sim_status("D", d, sizeof(d));
+	assert_string_equal(d, "1");
+	assert_int_equal(SCardDisconnect(h, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
+	reinsert_with("set ta1=16");
+	h = connect_t0();
+	assert_int_equal(tty_rate(), 115200);
+	run_cases(h);
+	sim_status("D", d, sizeof(d));
+	assert_string_equal(d, "12");
+	assert_int_equal(SCardDisconnect(h, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
+	reinsert_with("set ta1=96");
+}
+
+/* Argument "nocustom": the reader.conf entry has :nocustom and the nocustom
+ * group runs. */
+int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reader_and_atr),    cmocka_unit_test(test_connect_pps_cases),
 	    cmocka_unit_test(test_removal_insertion), cmocka_unit_test(test_removed_mid_answer),
 	    cmocka_unit_test(test_pps_standard_rate),
 	};
+	const struct CMUnitTest nocustom[] = {
+	    cmocka_unit_test(test_nocustom_connect),
+	};
+	if (argc > 1 && strcmp(argv[1], "nocustom") == 0) {
+		dev_opts = ":nocustom";
+		return cmocka_run_group_tests(nocustom, group_setup, group_teardown);
+	}
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -329,6 +329,105 @@ static void test_ccid_msg_interrupt(void **state)
 	assert_int_equal(ccid_intr_parse((const uint8_t *)"", 0, 0, &in, NULL, 0), TC_E_SHORT);
 }
 
+/* wLevelParameter of each piece of a chained command. */
+static void test_ccid_msg_chain_tx(void **state)
+{
+	struct ccid_reply r;
+	char why[160];
+	(void)state;
+	assert_int_equal(ccid_chain_tx_param(0, 10, 10), CCID_XFR_WHOLE);
+	assert_int_equal(ccid_chain_tx_param(0, 0, 0), CCID_XFR_WHOLE);
+	assert_int_equal(ccid_chain_tx_param(0, 261, 600), CCID_XFR_BEGIN);
+	assert_int_equal(ccid_chain_tx_param(261, 261, 600), CCID_XFR_MIDDLE);
+	assert_int_equal(ccid_chain_tx_param(522, 78, 600), CCID_XFR_END);
+	/* The acknowledgement of a piece: empty, "more, please". */
+	assert_int_equal(parse("80 00000000 00 11 00 00 10", CCID_PC_XFR_BLOCK, &r, NULL, 0),
+	                 TC_OK);
+	assert_int_equal(ccid_chain_tx_ack(&r, why, sizeof(why)), TC_OK);
+	assert_int_equal(parse("80 00000000 00 11 00 00 00", CCID_PC_XFR_BLOCK, &r, NULL, 0),
+	                 TC_OK);
+	assert_int_equal(ccid_chain_tx_ack(&r, why, sizeof(why)), TC_E_PROTOCOL);
+	assert_non_null(strstr(why, "0x10"));
+	assert_int_equal(parse("80 02000000 00 11 00 00 10 9000", CCID_PC_XFR_BLOCK, &r, NULL, 0),
+	                 TC_OK);
+	assert_int_equal(ccid_chain_tx_ack(&r, why, sizeof(why)), TC_E_PROTOCOL);
+	/* An XfrBlock asking for more of the response is empty, 0x0010. */
+	uint8_t buf[16];
+	expect_bytes(ccid_build_xfr_block(buf, sizeof(buf), &a0, 0, CCID_XFR_MORE, NULL, 0), buf,
+	             "6F 00000000 00 11 00 10 00");
+}
+
+/* Feed a DataBlock of n bytes with bChainParameter p. */
+static int chain_piece(struct ccid_chain *c, uint8_t p, uint32_t n, char *why, size_t cap)
+{
+	struct ccid_reply r;
+	memset(&r, 0, sizeof(r));
+	r.type = CCID_RDR_DATA_BLOCK;
+	r.specific = p;
+	r.length = n;
+	return ccid_chain_rx(c, &r, why, cap);
+}
+
+static void test_ccid_msg_chain_rx(void **state)
+{
+	struct ccid_chain c;
+	char why[160];
+	(void)state;
+	/* Whole in one. */
+	ccid_chain_init(&c, CCID_CHAIN_MAX_RESP);
+	assert_int_equal(chain_piece(&c, CCID_CHAIN_WHOLE, 258, why, sizeof(why)), TC_OK);
+	assert_true(c.done);
+	assert_int_equal(c.got, 258);
+	/* Begin, continue, end. */
+	ccid_chain_init(&c, CCID_CHAIN_MAX_RESP);
+	assert_int_equal(chain_piece(&c, CCID_CHAIN_BEGIN, 261, why, sizeof(why)), TC_OK);
+	assert_false(c.done);
+	assert_int_equal(chain_piece(&c, CCID_CHAIN_MIDDLE, 261, why, sizeof(why)), TC_OK);
+	assert_int_equal(chain_piece(&c, CCID_CHAIN_END, 2, why, sizeof(why)), TC_OK);
+	assert_true(c.done);
+	assert_int_equal(c.got, 524);
+	assert_int_equal(c.pieces, 3);
+	/* Nothing after the end. */
+	assert_int_equal(chain_piece(&c, CCID_CHAIN_END, 2, why, sizeof(why)), TC_E_INVAL);
+	/* Out of order: continuing first, beginning twice, 0x10, reserved. */
+	static const uint8_t bad_first[] = {CCID_CHAIN_END, CCID_CHAIN_MIDDLE, CCID_CHAIN_MORE,
+	                                    0x04};
+	for (size_t i = 0; i < sizeof(bad_first); i++) {
+		ccid_chain_init(&c, CCID_CHAIN_MAX_RESP);
+		why[0] = '\0';
+		assert_int_equal(chain_piece(&c, bad_first[i], 4, why, sizeof(why)), TC_E_PROTOCOL);
+		assert_non_null(strstr(why, "out of order"));
+	}
+	static const uint8_t bad_next[] = {CCID_CHAIN_WHOLE, CCID_CHAIN_BEGIN, CCID_CHAIN_MORE,
+	                                   0x83};
+	for (size_t i = 0; i < sizeof(bad_next); i++) {
+		ccid_chain_init(&c, CCID_CHAIN_MAX_RESP);
+		assert_int_equal(chain_piece(&c, CCID_CHAIN_BEGIN, 4, why, sizeof(why)), TC_OK);
+		assert_int_equal(chain_piece(&c, bad_next[i], 4, why, sizeof(why)), TC_E_PROTOCOL);
+	}
+	/* An empty piece announcing more would never end. */
+	ccid_chain_init(&c, CCID_CHAIN_MAX_RESP);
+	assert_int_equal(chain_piece(&c, CCID_CHAIN_BEGIN, 0, why, sizeof(why)), TC_E_PROTOCOL);
+	assert_non_null(strstr(why, "empty"));
+	/* Bounded: a chain that keeps going stops at the limit. */
+	ccid_chain_init(&c, CCID_CHAIN_MAX_RESP);
+	int rc = chain_piece(&c, CCID_CHAIN_BEGIN, 30000, why, sizeof(why));
+	unsigned steps = 0;
+	while (rc == TC_OK && steps++ < 10)
+		rc = chain_piece(&c, CCID_CHAIN_MIDDLE, 30000, why, sizeof(why));
+	assert_int_equal(rc, TC_E_LONG);
+	assert_int_equal(steps, 2);
+	assert_int_equal(c.got, 60000);
+	assert_non_null(strstr(why, "65538"));
+	/* Exactly at the limit is fine. */
+	ccid_chain_init(&c, 10);
+	assert_int_equal(chain_piece(&c, CCID_CHAIN_BEGIN, 6, why, sizeof(why)), TC_OK);
+	assert_int_equal(chain_piece(&c, CCID_CHAIN_END, 4, why, sizeof(why)), TC_OK);
+	ccid_chain_init(&c, 10);
+	assert_int_equal(chain_piece(&c, CCID_CHAIN_BEGIN, 6, why, sizeof(why)), TC_OK);
+	assert_int_equal(chain_piece(&c, CCID_CHAIN_END, 5, why, sizeof(why)), TC_E_LONG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +442,8 @@ int main(void)
 	    cmocka_unit_test(test_ccid_msg_no_card),
 	    cmocka_unit_test(test_ccid_msg_reply_types),
 	    cmocka_unit_test(test_ccid_msg_interrupt),
+	    cmocka_unit_test(test_ccid_msg_chain_tx),
+	    cmocka_unit_test(test_ccid_msg_chain_rx),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

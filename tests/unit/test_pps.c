@@ -11,6 +11,7 @@
 #include "tc_error.h"
 #include "tc_hex.h"
 #include "tc_pps.h"
+#include "tc_timing.h"
 
 static size_t hex(const char *text, uint8_t *buf, size_t cap)
 {
@@ -147,7 +148,7 @@ static const struct decide_case decide_cases[] = {
     /* TA1 95: Fi 512 Di 16, f(max) 5 MHz; reader up to 4 MHz: clock capped by the reader. */
     {"ta1 95, reader 4 MHz",
      "3B 10 95",
-     {4000, 3580, 0, ALL_DI, 0, {0}, 1},
+     {4000, 3580, 0, ALL_DI, 0, {0}, 1, 0, {0}},
      0,
      true,
      0x95,
@@ -158,7 +159,7 @@ static const struct decide_case decide_cases[] = {
     /* Reader up to 20 MHz: f(max) 5 MHz caps the clock. */
     {"ta1 95, fmax caps",
      "3B 10 95",
-     {20000, 4000, 0, ALL_DI, 0, {0}, 3},
+     {20000, 4000, 0, ALL_DI, 0, {0}, 3, 0, {0}},
      0,
      true,
      0x95,
@@ -169,7 +170,7 @@ static const struct decide_case decide_cases[] = {
     /* Reader cannot do Di 16 (DI 1..4 only): largest below is Di 8 (DI 4). */
     {"reader without Di 16",
      "3B 10 95",
-     {5000, 4000, 0, 0x1E, 0, {0}, 1},
+     {5000, 4000, 0, 0x1E, 0, {0}, 1, 0, {0}},
      0,
      true,
      0x94,
@@ -180,7 +181,7 @@ static const struct decide_case decide_cases[] = {
     /* TA1 96 (Di 32) at 5 MHz is 312500 baud; max 200000: Di 20 gives 195312. */
     {"baud cap",
      "3B 10 96",
-     {5000, 4000, 200000, ALL_DI, 0, {0}, 1},
+     {5000, 4000, 200000, ALL_DI, 0, {0}, 1, 0, {0}},
      0,
      true,
      0x99,
@@ -189,13 +190,22 @@ static const struct decide_case decide_cases[] = {
      20,
      5000},
     /* No TA1: no PPS, defaults, default clock. */
-    {"no ta1", "3B 00", {5000, 3580, 0, ALL_DI, 0, {0}, 1}, 0, false, -1, 0, 372, 1, 3580},
+    {"no ta1", "3B 00", {5000, 3580, 0, ALL_DI, 0, {0}, 1, 0, {0}}, 0, false, -1, 0, 372, 1, 3580},
     /* TA1 11 is the default pair: nothing to negotiate. */
-    {"ta1 11", "3B 10 11", {5000, 4000, 0, ALL_DI, 0, {0}, 1}, 0, false, -1, 0, 372, 1, 4000},
+    {"ta1 11",
+     "3B 10 11",
+     {5000, 4000, 0, ALL_DI, 0, {0}, 1, 0, {0}},
+     0,
+     false,
+     -1,
+     0,
+     372,
+     1,
+     4000},
     /* TA1 13 but the reader only does Di 1: the pick is the default pair. */
     {"reader Di 1 only",
      "3B 10 13",
-     {5000, 4000, 0, 0x02, 0, {0}, 1},
+     {5000, 4000, 0, 0x02, 0, {0}, 1, 0, {0}},
      0,
      false,
      -1,
@@ -206,7 +216,7 @@ static const struct decide_case decide_cases[] = {
     /* Pairs list: card 96, reader has 11 94 95: asks 95. */
     {"pairs",
      "3B 10 96",
-     {5000, 4000, 0, 0, 3, {0x11, 0x94, 0x95}, 1},
+     {5000, 4000, 0, 0, 3, {0x11, 0x94, 0x95}, 1, 0, {0}},
      0,
      true,
      0x95,
@@ -217,7 +227,7 @@ static const struct decide_case decide_cases[] = {
     /* Pairs list without the card's FI: defaults. */
     {"pairs without FI",
      "3B 10 96",
-     {5000, 4000, 0, 0, 2, {0x11, 0x18}, 1},
+     {5000, 4000, 0, 0, 2, {0x11, 0x18}, 1, 0, {0}},
      0,
      false,
      -1,
@@ -228,7 +238,7 @@ static const struct decide_case decide_cases[] = {
     /* Card T=0 then T=1, no TA1; reader only T=1: PPS for the protocol alone. */
     {"protocol only",
      "3B 80 80 01 01",
-     {5000, 4000, 0, ALL_DI, 0, {0}, 2},
+     {5000, 4000, 0, ALL_DI, 0, {0}, 2, 0, {0}},
      0,
      true,
      -1,
@@ -239,7 +249,7 @@ static const struct decide_case decide_cases[] = {
     /* Reader supports no offered protocol. */
     {"no protocol",
      "3B 80 01 81",
-     {5000, 4000, 0, ALL_DI, 0, {0}, 1},
+     {5000, 4000, 0, ALL_DI, 0, {0}, 1, 0, {0}},
      TC_E_UNSUPPORTED,
      false,
      -1,
@@ -250,7 +260,7 @@ static const struct decide_case decide_cases[] = {
     /* Specific mode T=0 with TA1 96: no PPS, TA1 in force at min(f(max), reader). */
     {"specific",
      "3B 90 96 10 00",
-     {4000, 4000, 0, ALL_DI, 0, {0}, 1},
+     {4000, 4000, 0, ALL_DI, 0, {0}, 1, 0, {0}},
      0,
      false,
      -1,
@@ -261,7 +271,7 @@ static const struct decide_case decide_cases[] = {
     /* Specific mode, implicit parameters: defaults. */
     {"specific implicit",
      "3B 90 96 10 10",
-     {4000, 4000, 0, ALL_DI, 0, {0}, 1},
+     {4000, 4000, 0, ALL_DI, 0, {0}, 1, 0, {0}},
      0,
      false,
      -1,
@@ -272,7 +282,7 @@ static const struct decide_case decide_cases[] = {
     /* Specific mode at a Di the reader cannot do. */
     {"specific unsupported",
      "3B 90 96 10 00",
-     {4000, 4000, 0, 0x1E, 0, {0}, 1},
+     {4000, 4000, 0, 0x1E, 0, {0}, 1, 0, {0}},
      TC_E_UNSUPPORTED,
      false,
      -1,
@@ -281,11 +291,20 @@ static const struct decide_case decide_cases[] = {
      32,
      0},
     /* TA1 with RFU DI: unusable, defaults stay. */
-    {"rfu di", "3B 10 9F", {5000, 4000, 0, ALL_DI, 0, {0}, 1}, 0, false, -1, 0, 372, 1, 4000},
+    {"rfu di",
+     "3B 10 9F",
+     {5000, 4000, 0, ALL_DI, 0, {0}, 1, 0, {0}},
+     0,
+     false,
+     -1,
+     0,
+     372,
+     1,
+     4000},
     /* T=1 card, TA1 18 (Di 12), reader with everything. */
     {"t1 ta1 18",
      "3B 90 18 81 01 08",
-     {5000, 4000, 0, ALL_DI, 0, {0}, 3},
+     {5000, 4000, 0, ALL_DI, 0, {0}, 3, 0, {0}},
      0,
      true,
      0x18,
@@ -352,6 +371,89 @@ static void test_pps_decide_then_answer(void **state)
 	assert_int_equal(tc_pps_decide(NULL, &caps, &d), TC_E_INVAL);
 }
 
+/* The clock after PPS, with and without a clock list. */
+static void test_pps_clock(void **state)
+{
+	struct tc_reader_caps caps = {.max_clock_khz = 8000, .default_clock_khz = 3571};
+	(void)state;
+	assert_int_equal(tc_pps_clock_khz(&caps, 5000), 5000);
+	assert_int_equal(tc_pps_clock_khz(&caps, 20000), 8000);
+	caps.nclocks = 3;
+	caps.clocks_khz[0] = 7160;
+	caps.clocks_khz[1] = 3571;
+	caps.clocks_khz[2] = 4800;
+	assert_int_equal(tc_pps_clock_khz(&caps, 5000), 4800);
+	assert_int_equal(tc_pps_clock_khz(&caps, 20000), 7160);
+	assert_int_equal(tc_pps_clock_khz(&caps, 4000), 3571);
+	/* Nothing listed below f(max): the default clock (capped). */
+	caps.clocks_khz[1] = 4500;
+	assert_int_equal(tc_pps_clock_khz(&caps, 4000), 3571);
+	caps.default_clock_khz = 4500;
+	assert_int_equal(tc_pps_clock_khz(&caps, 4000), 4000);
+	/* The decision follows: TA1 95 (f(max) 5 MHz) runs at 4800 kHz. */
+	uint8_t atr_bytes[] = {0x3B, 0x10, 0x95};
+	struct tc_atr atr;
+	struct tc_pps_decision d;
+	caps.di_mask = ALL_DI;
+	caps.protocols = 1;
+	assert_int_equal(tc_atr_parse(atr_bytes, sizeof(atr_bytes), &atr), 0);
+	assert_int_equal(tc_pps_decide(&atr, &caps, &d), 0);
+	assert_int_equal(d.clock_khz, 4800);
+	assert_int_equal(d.request.pps1, 0x95);
+	/* With max_baud 100 000: Di 16 at 4.8 MHz is 150 000, Di 8 is 75 000. */
+	caps.max_baud = 100000;
+	assert_int_equal(tc_pps_decide(&atr, &caps, &d), 0);
+	assert_int_equal(d.request.pps1, 0x94);
+}
+
+static void test_pps_rate_near(void **state)
+{
+	(void)state;
+	assert_true(tc_pps_rate_near(115200, 115200));
+	assert_true(tc_pps_rate_near(111600, 113832)); /* +2 % */
+	assert_false(tc_pps_rate_near(111600, 113833));
+	assert_true(tc_pps_rate_near(111600, 109368)); /* -2 % */
+	assert_false(tc_pps_rate_near(111600, 109367));
+	assert_false(tc_pps_rate_near(111600, 115200));
+	assert_false(tc_pps_rate_near(0xFFFFFFFFu, 1));
+}
+
+static bool keep_fi1(const void *ctx, unsigned fi, unsigned di)
+{
+	unsigned *asked = (unsigned *)(uintptr_t)ctx;
+	(*asked)++;
+	assert_true(tc_fi(fi) != 0 && tc_di(di) != 0);
+	return fi == 1;
+}
+
+/* Narrowing to a pairs list: every valid pair fits; asked only for pairs
+ * the reader already had; an empty result clears di_mask too. */
+static void test_pps_caps_keep(void **state)
+{
+	static unsigned asked;
+	struct tc_reader_caps caps = {.max_clock_khz = 5000, .di_mask = ALL_DI, .protocols = 1};
+	(void)state;
+	asked = 0;
+	tc_pps_caps_keep(&caps, keep_fi1, &asked);
+	assert_int_equal(asked, 108); /* 12 FI x 9 DI */
+	assert_int_equal(caps.npairs, 9);
+	assert_true(tc_pps_reader_has(&caps, 0x18));
+	assert_false(tc_pps_reader_has(&caps, 0x98));
+	caps.npairs = 2;
+	caps.pairs[0] = 0x95;
+	caps.pairs[1] = 0x13;
+	asked = 0;
+	tc_pps_caps_keep(&caps, keep_fi1, &asked);
+	assert_int_equal(asked, 2);
+	assert_int_equal(caps.npairs, 1);
+	assert_int_equal(caps.pairs[0], 0x13);
+	caps.pairs[0] = 0x95;
+	tc_pps_caps_keep(&caps, keep_fi1, &asked);
+	assert_int_equal(caps.npairs, 0);
+	assert_int_equal(caps.di_mask, 0);
+	assert_false(tc_pps_reader_has(&caps, 0x13));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -360,6 +462,9 @@ int main(void)
 	    cmocka_unit_test(test_pps_answer),
 	    cmocka_unit_test(test_pps_decide_table),
 	    cmocka_unit_test(test_pps_decide_then_answer),
+	    cmocka_unit_test(test_pps_clock),
+	    cmocka_unit_test(test_pps_rate_near),
+	    cmocka_unit_test(test_pps_caps_keep),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
