@@ -22,6 +22,7 @@
 #define USB_INTR_LEN     64
 
 #define USB_RXQ_LEN 258 /* characters read ahead at character level: data + SW1 SW2 */
+#define USB_TXQ_LEN 272 /* characters held for the next XfrBlock at character level */
 
 /* What a T=0 TPDU in flight lets the character level read ahead
  * (usb_ops.c): the state after the last character each way. */
@@ -81,6 +82,10 @@ struct tc_link {
 	struct usb_t0 t0;
 	uint8_t rxq[USB_RXQ_LEN];
 	size_t rxq_len, rxq_pos;
+	/* Characters send() was given, held until the next recv() asks for the
+	 * card's answer in the same XfrBlock (or a command flushes them). */
+	uint8_t txq[USB_TXQ_LEN];
+	size_t txq_len;
 
 	struct tc_link_stats stats;
 };

@@ -149,6 +149,7 @@ static int usb_power_off(struct tc_link *l)
 	struct ccid_addr a = usb_addr(l);
 	int n = ccid_build_power_off(msg, sizeof(msg), &a);
 	l->atr_len = l->atr_pos = 0;
+	l->txq_len = 0; /* characters for a card that is going away */
 	if (n < 0)
 		return n;
 	int rc = usb_exchange(l, msg, (size_t)n, &r);
@@ -342,7 +343,16 @@ enum { USB_T0_IDLE, USB_T0_PROC, USB_T0_ACK, USB_T0_SW2 };
 static void t0_reset(struct tc_link *l)
 {
 	memset(&l->t0, 0, sizeof(l->t0));
-	l->rxq_len = l->rxq_pos = 0;
+	l->rxq_len = l->rxq_pos = l->txq_len = 0;
+}
+
+/* Send the characters send() holds, asking for none back. */
+static int flush_tx(struct tc_link *l)
+{
+	uint8_t none[1];
+	size_t got = 0, n = l->txq_len;
+	l->txq_len = 0;
+	return n ? xfr_block(l, l->txq, n, 0, none, sizeof(none), &got) : TC_OK;
 }
 
 /* The engine sends: a TPDU header, or data after an ACK. */
@@ -422,7 +432,9 @@ static int fetch(struct tc_link *l, uint8_t *b)
 		want = room;
 	if (want > sizeof(l->rxq))
 		want = sizeof(l->rxq);
-	int rc = xfr_block(l, NULL, 0, (uint16_t)want, l->rxq, want, &got);
+	size_t n = l->txq_len;
+	l->txq_len = 0;
+	int rc = xfr_block(l, n ? l->txq : NULL, n, (uint16_t)want, l->rxq, want, &got);
 	if (rc == TC_OK && got != want)
 		rc = TC_E_PROTOCOL;
 	if (rc < 0) {
@@ -479,19 +491,30 @@ static int usb_set_params(struct tc_link *l, bool inverse, unsigned F, unsigned 
 	uint8_t fidi = (uint8_t)(fi << 4 | di);
 	if (fidi == l->params_fidi && inverse == l->params_inverse)
 		return TC_OK;
-	return set_parameters(l, fidi, inverse, 0, 10);
+	int rc = flush_tx(l); /* what was sent goes at the old parameters */
+	return rc < 0 ? rc : set_parameters(l, fidi, inverse, 0, 10);
 }
 
+/* The characters wait in txq for the recv() that follows, so that one
+ * XfrBlock carries them and asks for the card's answer (wLevelParameter). */
 static int usb_send(struct tc_link *l, const uint8_t *bytes, size_t n, uint64_t start,
                     uint64_t spacing)
 {
-	uint8_t none[1];
-	size_t got = 0;
+	int rc = TC_OK;
 	if (start > l->now)
 		l->now = start;
 	l->sent_since_rst = true;
 	t0_on_send(l, bytes, n);
-	int rc = xfr_block(l, bytes, n, 0, none, sizeof(none), &got);
+	if (l->txq_len + n > sizeof(l->txq))
+		rc = flush_tx(l);
+	if (n > sizeof(l->txq) - l->txq_len) {
+		uint8_t none[1];
+		size_t got = 0;
+		rc = rc < 0 ? rc : xfr_block(l, bytes, n, 0, none, sizeof(none), &got);
+	} else {
+		memcpy(l->txq + l->txq_len, bytes, n);
+		l->txq_len += n;
+	}
 	if (n > 0)
 		l->now += (n - 1) * spacing + tc_etu_to_clk(l->F, l->D, 12);
 	return rc;
@@ -539,7 +562,8 @@ static int usb_signal_error(struct tc_link *l, uint32_t id, uint64_t time)
 static int usb_set_clock(struct tc_link *l, uint32_t clock_hz)
 {
 	l->clock_hz = clock_hz;
-	return set_rate(l, clock_hz, tc_baud(clock_hz, l->F, l->D));
+	int rc = flush_tx(l);
+	return rc < 0 ? rc : set_rate(l, clock_hz, tc_baud(clock_hz, l->F, l->D));
 }
 
 static uint64_t usb_now(const struct tc_link *l)
