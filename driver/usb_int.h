@@ -88,6 +88,7 @@ struct tc_link {
 	size_t txq_len;
 
 	struct tc_link_stats stats;
+	char why[160]; /* the last refused exchange (last_error); "" when none */
 };
 
 /* libusb error to tc_err: NO_DEVICE is TC_E_CLOSED (and marks the link

@@ -31,6 +31,8 @@ static void usb_abort(struct tc_link *l, uint8_t seq, const char *why)
 	struct ccid_addr a = {.slot = 0, .seq = seq, .max_msg_len = l->desc.max_msg_len};
 
 	LOG_ERR("usb %04X/%04X: %s: abort (bSeq %u)", l->vid, l->pid, why, seq);
+	if (why != l->why)
+		snprintf(l->why, sizeof(l->why), "%s", why);
 	int rc = libusb_control_transfer(
 	    l->h, LIBUSB_ENDPOINT_OUT | LIBUSB_REQUEST_TYPE_CLASS | LIBUSB_RECIPIENT_INTERFACE,
 	    CCID_REQ_ABORT, CCID_ABORT_WVALUE(0, seq), (uint16_t)l->ifnum, NULL, 0, l->timeout_ms);
@@ -62,9 +64,10 @@ static int read_reply(struct tc_link *l, uint8_t type, const struct ccid_addr *a
 			}
 			continue;
 		}
-		if (rc < 0 && r->type == 0)
+		if (rc < 0 && r->type == 0) {
 			LOG_ERR("usb %04X/%04X: answer refused: %s", l->vid, l->pid, why);
-		else if (rc < 0)
+			snprintf(l->why, sizeof(l->why), "answer refused: %.140s", why);
+		} else if (rc < 0)
 			LOG_INFO("usb %04X/%04X: %s", l->vid, l->pid, why);
 		return rc;
 	}
@@ -167,6 +170,8 @@ static int xfr_one(struct tc_link *l, const uint8_t *tx, size_t n, uint16_t leve
 	if (len == TC_E_LONG || len == TC_E_OVERFLOW) {
 		LOG_ERR("usb %04X/%04X: %zu bytes exceed the reader's message length %u", l->vid,
 		        l->pid, n, l->desc.max_msg_len);
+		snprintf(l->why, sizeof(l->why), "%zu bytes exceed the reader's message length %u",
+		         n, (unsigned)l->desc.max_msg_len);
 		return TC_E_LONG;
 	}
 	if (len < 0)
@@ -202,6 +207,8 @@ static int send_chained(struct tc_link *l, const uint8_t *tx, size_t n, struct c
 	if (n > CCID_MSG_LEN_EXTENDED - CCID_HDR_LEN) {
 		LOG_ERR("usb %04X/%04X: a command APDU of %zu bytes exceeds %u", l->vid, l->pid, n,
 		        CCID_MSG_LEN_EXTENDED - CCID_HDR_LEN);
+		snprintf(l->why, sizeof(l->why), "a command APDU of %zu bytes exceeds %u", n,
+		         CCID_MSG_LEN_EXTENDED - CCID_HDR_LEN);
 		return TC_E_LONG;
 	}
 	for (size_t off = 0;; off += piece) {
@@ -243,6 +250,8 @@ static int recv_chained(struct tc_link *l, struct ccid_reply *r, uint8_t *rx, si
 	if (c.got > cap) {
 		LOG_ERR("usb %04X/%04X: a response of %zu bytes for a buffer of %zu", l->vid,
 		        l->pid, c.got, cap);
+		snprintf(l->why, sizeof(l->why), "a response of %zu bytes for a buffer of %zu",
+		         c.got, cap);
 		return TC_E_OVERFLOW;
 	}
 	*rlen = c.got;
@@ -254,6 +263,7 @@ static int usb_xfr(struct tc_link *l, const uint8_t *tx, size_t n, uint8_t *rx, 
 {
 	struct ccid_reply r;
 	*rlen = 0;
+	l->why[0] = '\0';
 	if (l->level == TC_LEVEL_TPDU && n > 0 && tx[0] == 0xFF &&
 	    (l->desc.dwFeatures & (CCID_FEAT_AUTO_PPS | CCID_FEAT_AUTO_NEGOTIATE)))
 		return TC_E_UNSUPPORTED; /* the reader runs PPS itself */
@@ -581,6 +591,11 @@ static enum tc_level usb_level(const struct tc_link *l)
 	return l->level;
 }
 
+static const char *usb_last_error(const struct tc_link *l)
+{
+	return l->why;
+}
+
 const struct tc_transport tc_transport_usb = {
     .name = "usb",
     .open = usb_open,
@@ -598,6 +613,7 @@ const struct tc_transport tc_transport_usb = {
     .event_fd = usb_event_fd,
     .stats = usb_stats,
     .level = usb_level,
+    .last_error = usb_last_error,
     .activate = usb_activate,
     .xfr = usb_xfr,
     .set_t0 = usb_set_t0,

@@ -614,6 +614,8 @@ static void test_chain_broken(void **state)
 		                 bad[i].rc);
 		assert_non_null(strstr(log, bad[i].says));
 		assert_non_null(strstr(log, "abort"));
+		/* The slot's message (pcscd's log line) has the sentence too. */
+		assert_non_null(strstr(tc_slot_last_error(f.slot), bad[i].says));
 		ccid_sim_counts(f.sim, &c);
 		assert_int_equal(c.aborts, 2); /* the class request and the bulk message */
 		if (!tc_slot_powered(f.slot))

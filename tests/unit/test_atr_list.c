@@ -65,7 +65,8 @@ static void check_line(char *line, struct counts *c)
 		fail_msg("refused without a reason: %s", line);
 	c->refused++;
 	if (c->by_err[-rc]++ == 0)
-		(void)snprintf(c->example[-rc], sizeof(c->example[0]), "%.100s -> %.90s", line, a.why);
+		(void)snprintf(c->example[-rc], sizeof(c->example[0]), "%.100s -> %.90s", line,
+		               a.why);
 }
 
 static void print_counts(const struct counts *c)
