@@ -117,7 +117,7 @@ static int take_class_desc(struct tc_link *l, const uint8_t *raw)
 		return TC_E_UNSUPPORTED;
 	}
 	int rc = ccid_desc_decode(raw, CCID_DESC_LEN, &l->desc);
-	if (rc == TC_OK && ccid_quirk_apply(q, &l->desc))
+	if (rc == TC_OK && q && ccid_quirk_apply(q, &l->desc))
 		LOG_INFO("usb %04X/%04X: descriptor fixed by the quirk for %s (%s)", l->vid, l->pid,
 		         q->name, q->source);
 	if (rc == TC_OK)
