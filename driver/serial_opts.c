@@ -200,8 +200,7 @@ uint32_t tc_serial_std_rate(uint32_t baud)
 
 bool tc_serial_rate_close(uint32_t want, uint32_t got)
 {
-	uint64_t w = want, g = got;
-	return g * 100 >= w * 98 && g * 100 <= w * 102;
+	return tc_pps_rate_near(want, got);
 }
 
 uint32_t tc_serial_std_rate_near(uint32_t baud)
@@ -228,7 +227,7 @@ static bool uart_can(const void *ctx, unsigned fi, unsigned di)
 	uint32_t baud = tc_serial_baud(o->clock_hz, F, D);
 	if (o->max_baud && baud > o->max_baud)
 		return false;
-	return o->custom || tc_serial_std_rate(baud) || tc_serial_std_rate_near(baud);
+	return o->custom || tc_serial_std_rate_near(baud);
 }
 
 void tc_serial_caps(const struct tc_serial_opts *o, struct tc_reader_caps *caps)

@@ -348,8 +348,8 @@ static int apdu_block(struct tc_slot *s, enum tc_level level, const uint8_t *apd
 	}
 	s->xs.tpdus = 1;
 	rc = s->tr->xfr(s->link, apdu, n, resp, cap, resp_len);
-	if (rc < 0 && s->tr->last_error && s->tr->last_error(s->link)[0])
-		*reason = s->tr->last_error(s->link); /* xfr cleared it first */
+	if (rc < 0)
+		*reason = slot_tr_why(s, rc); /* xfr cleared the transport's first */
 	if (rc == TC_OK && *resp_len < 2) {
 		*reason = "the reader answered an APDU without a status word";
 		rc = TC_E_PROTOCOL;

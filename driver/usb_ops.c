@@ -9,6 +9,7 @@
  * APDU readers the block operations (activate, xfr, set_t0). At
  * extended-APDU level a command or response longer than one message travels
  * chained (wLevelParameter, bChainParameter; ccid_chain_* in ccid_msg.c). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,6 +22,18 @@ struct ccid_addr usb_addr(const struct tc_link *l)
 {
 	struct ccid_addr a = {.slot = 0, .seq = l->seq, .max_msg_len = l->desc.max_msg_len};
 	return a;
+}
+
+/* Refuse an exchange: the sentence goes to the log and to last_error. */
+static void usb_refuse(struct tc_link *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void usb_refuse(struct tc_link *l, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(l->why, sizeof(l->why), fmt, ap);
+	va_end(ap);
+	LOG_ERR("usb %04X/%04X: %s", l->vid, l->pid, l->why);
 }
 
 /* The class request ABORT, then PC_to_RDR_Abort and its answer. */
@@ -64,10 +77,9 @@ static int read_reply(struct tc_link *l, uint8_t type, const struct ccid_addr *a
 			}
 			continue;
 		}
-		if (rc < 0 && r->type == 0) {
-			LOG_ERR("usb %04X/%04X: answer refused: %s", l->vid, l->pid, why);
-			snprintf(l->why, sizeof(l->why), "answer refused: %.140s", why);
-		} else if (rc < 0)
+		if (rc < 0 && r->type == 0)
+			usb_refuse(l, "answer refused: %.140s", why);
+		else if (rc < 0)
 			LOG_INFO("usb %04X/%04X: %s", l->vid, l->pid, why);
 		return rc;
 	}
@@ -168,10 +180,8 @@ static int xfr_one(struct tc_link *l, const uint8_t *tx, size_t n, uint16_t leve
 	struct ccid_addr a = usb_addr(l);
 	int len = ccid_build_xfr_block(l->buf, l->buf_cap, &a, 0, level_param, tx, n);
 	if (len == TC_E_LONG || len == TC_E_OVERFLOW) {
-		LOG_ERR("usb %04X/%04X: %zu bytes exceed the reader's message length %u", l->vid,
-		        l->pid, n, l->desc.max_msg_len);
-		snprintf(l->why, sizeof(l->why), "%zu bytes exceed the reader's message length %u",
-		         n, (unsigned)l->desc.max_msg_len);
+		usb_refuse(l, "%zu bytes exceed the reader's message length %u", n,
+		           (unsigned)l->desc.max_msg_len);
 		return TC_E_LONG;
 	}
 	if (len < 0)
@@ -205,10 +215,8 @@ static int send_chained(struct tc_link *l, const uint8_t *tx, size_t n, struct c
 	char why[CCID_WHY_LEN];
 	size_t piece = l->desc.max_msg_len - CCID_HDR_LEN;
 	if (n > CCID_MSG_LEN_EXTENDED - CCID_HDR_LEN) {
-		LOG_ERR("usb %04X/%04X: a command APDU of %zu bytes exceeds %u", l->vid, l->pid, n,
-		        CCID_MSG_LEN_EXTENDED - CCID_HDR_LEN);
-		snprintf(l->why, sizeof(l->why), "a command APDU of %zu bytes exceeds %u", n,
-		         CCID_MSG_LEN_EXTENDED - CCID_HDR_LEN);
+		usb_refuse(l, "a command APDU of %zu bytes exceeds %u", n,
+		           CCID_MSG_LEN_EXTENDED - CCID_HDR_LEN);
 		return TC_E_LONG;
 	}
 	for (size_t off = 0;; off += piece) {
@@ -248,10 +256,7 @@ static int recv_chained(struct tc_link *l, struct ccid_reply *r, uint8_t *rx, si
 			return rc;
 	}
 	if (c.got > cap) {
-		LOG_ERR("usb %04X/%04X: a response of %zu bytes for a buffer of %zu", l->vid,
-		        l->pid, c.got, cap);
-		snprintf(l->why, sizeof(l->why), "a response of %zu bytes for a buffer of %zu",
-		         c.got, cap);
+		usb_refuse(l, "a response of %zu bytes for a buffer of %zu", c.got, cap);
 		return TC_E_OVERFLOW;
 	}
 	*rlen = c.got;
@@ -516,12 +521,12 @@ static int usb_send(struct tc_link *l, const uint8_t *bytes, size_t n, uint64_t 
 	l->sent_since_rst = true;
 	t0_on_send(l, bytes, n);
 	if (l->txq_len + n > sizeof(l->txq))
-		rc = flush_tx(l);
-	if (n > sizeof(l->txq) - l->txq_len) {
+		rc = flush_tx(l); /* then txq is empty */
+	if (rc == TC_OK && n > sizeof(l->txq)) {
 		uint8_t none[1];
 		size_t got = 0;
-		rc = rc < 0 ? rc : xfr_block(l, bytes, n, 0, none, sizeof(none), &got);
-	} else {
+		rc = xfr_block(l, bytes, n, 0, none, sizeof(none), &got);
+	} else if (rc == TC_OK) {
 		memcpy(l->txq + l->txq_len, bytes, n);
 		l->txq_len += n;
 	}

@@ -1,5 +1,5 @@
 /* ccid_chain_client.c: extended APDUs through pcscd (libpcsclite) to the
- * first reader, for pcscd_chain.sh: the reader test application of
+ * first reader, for pcscd_usb.sh (TC_USB_CLIENT): the reader test application of
  * tokencard-sim (its default application) with an extended case 3 of 5000
  * and of 65 535 bytes, an extended case 2 of 4096 and of 65 535 bytes and
  * an extended case 4 (600 bytes out, 2048 back). Behind a simulated reader
