@@ -19,7 +19,8 @@ struct tc_link {
 	bool present;  /* card in the slot, as the card process says */
 	bool realtime; /* pace messages to the wall clock */
 	bool inverse;  /* convention in force */
-	unsigned F, D; /* etu in force */
+	unsigned F, D;     /* etu in force */
+	uint64_t char_clk; /* 10 etu (one character on I/O) at F, D, in clock cycles */
 	uint32_t clock_hz;
 
 	uint64_t now;      /* virtual time, clock cycles */

@@ -35,7 +35,9 @@ struct tc_t0c {
 	uint16_t protocols;
 	bool specific;
 
-	unsigned F, D; /* factors in force */
+	unsigned F, D;     /* factors in force (set_fd) */
+	uint64_t char_clk; /* 10 etu at F, D in clock cycles: one character */
+	uint64_t gap_clk;  /* 12 etu + the configured extra guard: the card's spacing */
 	unsigned pend_F, pend_D;
 	bool pend_fd; /* PPS answered: new factors from the reader's next character */
 
@@ -86,8 +88,19 @@ static void set_state(struct tc_t0c *c, enum tc_t0c_state s, uint64_t t)
 		c->log(c->log_ctx, old, s, t);
 }
 
+/* The factors in force, and the lengths that every character needs. */
+static void set_fd(struct tc_t0c *c, unsigned F, unsigned D)
+{
+	c->F = F;
+	c->D = D;
+	c->char_clk = tc_etu_to_clk(F, D, TC_CHAR_ETU);
+	c->gap_clk = tc_etu_to_clk(F, D, 12u + (uint64_t)c->cfg.extra_guard_etu);
+}
+
 uint64_t tc_t0c_etu_clk(const struct tc_t0c *c, uint64_t etu)
 {
+	if (etu == TC_CHAR_ETU)
+		return c->char_clk;
 	return tc_etu_to_clk(c->F, c->D, etu);
 }
 
@@ -157,9 +170,8 @@ static uint64_t emit(struct tc_t0c *c, uint8_t byte, uint64_t earliest)
 	if (c->nburst >= TC_T0C_MAX_BURST)
 		return t;
 	if (c->has_tx) {
-		uint64_t gap = tc_t0c_etu_clk(c, 12u + (uint64_t)c->cfg.extra_guard_etu);
-		if (t < c->last_tx + gap)
-			t = c->last_tx + gap;
+		if (t < c->last_tx + c->gap_clk)
+			t = c->last_tx + c->gap_clk;
 	}
 	c->burst[c->nburst].byte = byte;
 	c->burst[c->nburst].tries = 0;
@@ -212,8 +224,7 @@ struct tc_t0c *tc_t0c_new(const struct tc_t0c_config *cfg, const struct tc_t0c_o
 	c->ops = ops;
 	c->user = user;
 	c->state = TC_T0C_OFF;
-	c->F = TC_FD;
-	c->D = TC_DD;
+	set_fd(c, TC_FD, TC_DD);
 	parse_atr_params(c);
 	return c;
 }
@@ -228,6 +239,7 @@ int tc_t0c_configure(struct tc_t0c *c, const struct tc_t0c_config *cfg)
 	if (!c || !config_ok(cfg))
 		return TC_E_INVAL;
 	c->cfg = *cfg;
+	set_fd(c, c->F, c->D); /* the extra guard time may have changed */
 	return TC_OK;
 }
 
@@ -270,8 +282,7 @@ bool tc_t0c_next(struct tc_t0c *c, struct tc_t0c_out *o)
 
 static void line_reset(struct tc_t0c *c)
 {
-	c->F = TC_FD;
-	c->D = TC_DD;
+	set_fd(c, TC_FD, TC_DD);
 	c->pend_fd = false;
 	c->has_tx = false;
 	c->rx_rejects = 0;
@@ -560,8 +571,7 @@ int tc_t0c_on_char(struct tc_t0c *c, uint8_t byte, bool parity_ok, uint64_t t)
 		return TC_E_STATE;
 	c->rx_no++;
 	if (c->pend_fd) {
-		c->F = c->pend_F;
-		c->D = c->pend_D;
+		set_fd(c, c->pend_F, c->pend_D);
 		c->pend_fd = false;
 	}
 	if (!parity_ok || listed(c->cfg.rx_bad, c->cfg.n_rx_bad, c->cfg.rx_bad_every, c->rx_no)) {
