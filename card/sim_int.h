@@ -46,6 +46,14 @@ struct tc_sim_link {
 	uint8_t out[SIM_OUTBUF];
 	size_t nout;
 	uint32_t rx_msgs, tx_chars, rx_chars;
+	/* CHARS (docs/wire.md 2.2): on when the reader's HELLO accepts them and
+	 * neither side paces the wire; characters gathered into a run that
+	 * tc_sim_send() and tc_sim_flush() encode before anything else. */
+	bool runs;
+	unsigned run_n;
+	uint32_t run_seq, run_ack; /* seq of the first character; the ack of all */
+	uint64_t run_time, run_spacing;
+	uint8_t run_pairs[2 * TC_WIRE_MAX_RUN];
 };
 
 struct tc_sim {
@@ -65,6 +73,9 @@ struct tc_sim {
 int tc_sim_apply_config(struct tc_sim *sim, const struct tc_sim_config *cfg, char *why, size_t cap);
 int tc_sim_send(struct tc_sim *sim, struct tc_wire_msg *m);
 int tc_sim_flush(struct tc_sim *sim);
+/* Queue one character of the card's burst at time t (CHAR, or part of a
+ * CHARS run); *seq receives its seq. */
+int tc_sim_send_char(struct tc_sim *sim, uint64_t t, uint8_t raw, uint8_t parity, uint32_t *seq);
 int tc_sim_send_simple(struct tc_sim *sim, uint8_t type, uint64_t t);
 int tc_sim_send_bye(struct tc_sim *sim, const char *reason);
 void tc_sim_do_remove(struct tc_sim *sim, uint64_t t);

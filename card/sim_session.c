@@ -207,10 +207,91 @@ static int write_all(struct tc_sim *sim, const uint8_t *buf, size_t n)
 	return TC_OK;
 }
 
+/* Encode the characters gathered into a run: one CHARS, or a plain CHAR
+ * when the run holds one character. */
+static int flush_run(struct tc_sim *sim)
+{
+	struct tc_sim_link *l = &sim->link;
+	struct tc_wire_msg m = {.type = TC_WIRE_CHARS, .seq = l->run_seq, .ack = l->run_ack};
+
+	if (l->run_n == 0)
+		return TC_OK;
+	m.time = l->run_time;
+	if (l->run_n == 1) {
+		m.type = TC_WIRE_CHAR;
+		m.u.chr.raw = l->run_pairs[0];
+		m.u.chr.parity = l->run_pairs[1];
+	} else {
+		m.u.chars.spacing = (uint32_t)l->run_spacing;
+		m.u.chars.n = (uint16_t)l->run_n;
+		m.u.chars.pairs = l->run_pairs;
+	}
+	l->run_n = 0;
+	if (l->nout + TC_WIRE_MAX_RUN_MSG > sizeof(l->out) && tc_sim_flush(sim) != TC_OK)
+		return TC_E_CLOSED;
+	int n = tc_wire_encode(&m, l->out + l->nout, sizeof(l->out) - l->nout);
+	if (n < 0)
+		return n;
+	record(sim, 'C', l->out + l->nout, (size_t)n);
+	l->nout += (size_t)n;
+	SIM_DEBUG(&sim->log, "-> %s seq %u ack %u t %llu", tc_wire_type_name(m.type), m.seq, m.ack,
+	          (unsigned long long)m.time);
+	return TC_OK;
+}
+
+/* Does a character at t continue the run being gathered? */
+static bool run_continues(const struct tc_sim_link *l, uint64_t t)
+{
+	if (l->run_n == 0 || l->run_n >= TC_WIRE_MAX_RUN || l->ack != l->run_ack)
+		return false;
+	if (l->run_n == 1)
+		return t > l->run_time && t - l->run_time <= UINT32_MAX;
+	return t == l->run_time + l->run_n * l->run_spacing;
+}
+
+int tc_sim_send_char(struct tc_sim *sim, uint64_t t, uint8_t raw, uint8_t parity, uint32_t *seq)
+{
+	struct tc_sim_link *l = &sim->link;
+
+	if (!l->runs) {
+		struct tc_wire_msg m = {.type = TC_WIRE_CHAR, .time = t};
+		m.u.chr.raw = raw;
+		m.u.chr.parity = parity;
+		int rc = tc_sim_send(sim, &m);
+		*seq = m.seq;
+		return rc;
+	}
+	if (l->dead)
+		return TC_E_CLOSED;
+	if (t < l->now)
+		t = l->now;
+	if (!run_continues(l, t)) {
+		int rc = flush_run(sim);
+		if (rc != TC_OK)
+			return rc;
+		l->run_time = t;
+		l->run_seq = l->seq + 1;
+		l->run_ack = l->ack;
+	} else if (l->run_n == 1) {
+		l->run_spacing = t - l->run_time;
+	}
+	uint8_t *pair = l->run_pairs + 2 * (size_t)l->run_n;
+	pair[0] = raw;
+	pair[1] = parity;
+	l->run_n++;
+	*seq = ++l->seq;
+	l->now = t;
+	l->last_action = *seq;
+	l->sent_since_idle = true;
+	return TC_OK;
+}
+
 /* Write what is queued, in one send() when the socket takes it. */
 int tc_sim_flush(struct tc_sim *sim)
 {
 	struct tc_sim_link *l = &sim->link;
+	if (l->run_n > 0 && !l->dead && flush_run(sim) != TC_OK)
+		l->dead = true;
 	size_t n = l->nout;
 
 	l->nout = 0;
@@ -231,6 +312,8 @@ int tc_sim_send(struct tc_sim *sim, struct tc_wire_msg *m)
 	struct tc_sim_link *l = &sim->link;
 
 	if (l->dead)
+		return TC_E_CLOSED;
+	if (l->run_n > 0 && flush_run(sim) != TC_OK) /* the run goes first */
 		return TC_E_CLOSED;
 	if (m->time < l->now && m->type != TC_WIRE_HELLO)
 		m->time = l->now;

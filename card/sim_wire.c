@@ -1,5 +1,6 @@
 /* sim_wire.c: handling the reader's messages (docs/wire.md sections 2-5). */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -17,20 +18,21 @@ static double wall_now(void)
 static void send_card_char(struct tc_sim *sim, const struct tc_t0c_out *o)
 {
 	struct tc_sim_link *l = &sim->link;
-	struct tc_wire_msg m = {.type = TC_WIRE_CHAR, .time = o->time};
+	uint8_t raw, parity;
+	uint32_t seq;
 
 	if (o->burst != l->burst_no) {
 		l->burst_no = o->burst;
 		l->nburst = 0;
 	}
-	tc_wire_char_make(o->byte, tc_t0c_inverse(sim->card), &m.u.chr.raw, &m.u.chr.parity);
+	tc_wire_char_make(o->byte, tc_t0c_inverse(sim->card), &raw, &parity);
 	if (o->bad_parity)
-		m.u.chr.parity ^= 1u;
-	if (tc_sim_send(sim, &m) != TC_OK)
+		parity ^= 1u;
+	if (tc_sim_send_char(sim, o->time, raw, parity, &seq) != TC_OK)
 		return;
 	l->tx_chars++;
 	if (o->index < TC_T0C_MAX_BURST) {
-		l->burst_seq[o->index] = m.seq;
+		l->burst_seq[o->index] = seq;
 		if (o->index >= l->nburst)
 			l->nburst = o->index + 1;
 	}
@@ -161,6 +163,13 @@ static bool on_error(struct tc_sim *sim, const struct tc_wire_msg *m)
 	return true;
 }
 
+/* TC_WIRE_RUNS=0: neither accept nor send CHARS (to compare both wires). */
+static bool runs_off(void)
+{
+	const char *e = getenv("TC_WIRE_RUNS");
+	return e && strcmp(e, "0") == 0;
+}
+
 static int on_hello(struct tc_sim *sim, const struct tc_wire_msg *m)
 {
 	struct tc_sim_link *l = &sim->link;
@@ -173,9 +182,13 @@ static int on_hello(struct tc_sim *sim, const struct tc_wire_msg *m)
 		return tc_sim_send_bye(sim, "HELLO role is not reader");
 	l->hello_done = true;
 	l->peer_realtime = m->u.hello.realtime != 0;
+	/* runs only where nothing paces the wire: pacing is per message */
+	l->runs = (m->flags & TC_WIRE_HELLO_RUNS) && !runs_off() && !l->peer_realtime &&
+	          !sim->opt_realtime;
 	SIM_INFO(&sim->log, "reader '%s' connected%s", m->u.hello.name,
 	         l->peer_realtime ? " (realtime)" : "");
 	struct tc_wire_msg h = {.type = TC_WIRE_HELLO, .time = 0};
+	h.flags = runs_off() ? 0 : TC_WIRE_HELLO_RUNS;
 	h.u.hello.version = TC_WIRE_VERSION;
 	h.u.hello.role = TC_WIRE_ROLE_CARD;
 	h.u.hello.present = sim->present ? 1 : 0;
@@ -221,6 +234,7 @@ static int dispatch(struct tc_sim *sim, const struct tc_wire_msg *m)
 		return TC_OK;
 	case TC_WIRE_INSERT:
 	case TC_WIRE_REMOVE:
+	case TC_WIRE_CHARS: /* expanded by drain_input(); never reaches here */
 		SIM_INFO(&sim->log, "%s from the reader ignored", tc_wire_type_name(m->type));
 		return TC_OK;
 	}
@@ -272,7 +286,16 @@ static int drain_input(struct tc_sim *sim)
 			(void)fwrite(l->in + off, 1, (size_t)n, sim->record);
 		}
 		off += (size_t)n;
-		rc = handle(sim, &m);
+		if (m.type != TC_WIRE_CHARS) {
+			rc = handle(sim, &m);
+			continue;
+		}
+		/* a run is its characters, one after the other (wire.md 2.2) */
+		for (unsigned i = 0; i < m.u.chars.n && rc == TC_OK; i++) {
+			struct tc_wire_msg c;
+			tc_wire_run_char(&m, i, &c);
+			rc = handle(sim, &c);
+		}
 	}
 	memmove(l->in, l->in + off, l->nin - off);
 	l->nin -= off;

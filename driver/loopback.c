@@ -80,7 +80,9 @@ static int queue_msg(struct tc_link *l, struct tc_wire_msg *m)
 {
 	m->seq = ++l->seq;
 	m->ack = l->peer_seq;
-	if (l->out_len + TC_WIRE_MAX_MSG > sizeof(l->out)) {
+	if (m->type == TC_WIRE_CHARS)
+		l->seq += m->u.chars.n - 1u; /* one seq per character */
+	if (l->out_len + TC_WIRE_MAX_RUN_MSG > sizeof(l->out)) {
 		int rc = lb_flush(l);
 		if (rc < 0)
 			return rc;
@@ -92,7 +94,8 @@ static int queue_msg(struct tc_link *l, struct tc_wire_msg *m)
 	l->out_len += (size_t)n;
 	switch (m->type) {
 	case TC_WIRE_CHAR:
-		l->last_action = m->seq;
+	case TC_WIRE_CHARS:
+		l->last_action = l->seq;
 		break;
 	case TC_WIRE_ERROR:
 	case TC_WIRE_POWER_ON:
@@ -168,8 +171,33 @@ static int fill(struct tc_link *l, int timeout_ms)
 }
 
 /* Take the next message of the card, reading the socket as needed. */
+static bool run_pending(const struct tc_link *l)
+{
+	return l->run_next < l->run.u.chars.n;
+}
+
+/* The next character of the run being handed out, as its CHAR. */
+static void run_take(struct tc_link *l, struct tc_wire_msg *m)
+{
+	tc_wire_run_char(&l->run, l->run_next++, m);
+	l->peer_seq = m->seq;
+}
+
+/* A decoded CHARS: keep its characters (the input buffer moves on). */
+static void run_start(struct tc_link *l, const struct tc_wire_msg *m)
+{
+	l->run = *m;
+	memcpy(l->run_pairs, m->u.chars.pairs, 2 * (size_t)m->u.chars.n);
+	l->run.u.chars.pairs = l->run_pairs;
+	l->run_next = 0;
+}
+
 static int next_msg(struct tc_link *l, struct tc_wire_msg *m, int timeout_ms)
 {
+	if (run_pending(l)) {
+		run_take(l, m);
+		return TC_OK;
+	}
 	for (;;) {
 		char why[96];
 		int n =
@@ -181,10 +209,15 @@ static int next_msg(struct tc_link *l, struct tc_wire_msg *m, int timeout_ms)
 		}
 		if (n > 0) {
 			record(l, 'C', l->in + l->in_off, (size_t)n);
+			if (m->type == TC_WIRE_CHARS) {
+				run_start(l, m); /* before the buffer moves on */
+				run_take(l, m);
+			} else {
+				l->peer_seq = m->seq;
+			}
 			l->in_off += (size_t)n;
 			if (l->in_off == l->in_len)
 				l->in_off = l->in_len = 0;
-			l->peer_seq = m->seq;
 			return TC_OK;
 		}
 		if (l->fd < 0)
@@ -271,12 +304,20 @@ static int open_record(struct tc_link *l)
 	return TC_OK;
 }
 
+/* TC_WIRE_RUNS=0: neither accept nor send CHARS (to compare both wires). */
+static bool runs_off(void)
+{
+	const char *e = getenv("TC_WIRE_RUNS");
+	return e && strcmp(e, "0") == 0;
+}
+
 static int hello(struct tc_link *l)
 {
 	struct tc_wire_msg m = {.type = TC_WIRE_HELLO};
 	m.u.hello.version = TC_WIRE_VERSION;
 	m.u.hello.role = TC_WIRE_ROLE_READER;
 	m.u.hello.realtime = l->realtime;
+	m.flags = runs_off() ? 0 : TC_WIRE_HELLO_RUNS;
 	snprintf(m.u.hello.name, sizeof(m.u.hello.name), "tokencard-driver");
 	int rc = queue_msg(l, &m);
 	if (rc == TC_OK)
@@ -297,6 +338,8 @@ static int hello(struct tc_link *l)
 			return TC_E_UNSUPPORTED;
 		}
 		l->present = m.u.hello.present != 0;
+		/* runs only where nothing paces the wire: pacing is per message */
+		l->runs = (m.flags & TC_WIRE_HELLO_RUNS) && !runs_off() && !l->realtime;
 		return TC_OK;
 	}
 }
@@ -312,6 +355,8 @@ static void lb_disconnect(struct tc_link *l)
 	l->out_len = 0;
 	l->has_held = false;
 	l->peer_idle = false;
+	l->run_next = l->run.u.chars.n = 0;
+	l->runs = false;
 }
 
 /* Connect to the card process and say HELLO; a new connection starts a new
@@ -426,6 +471,34 @@ static int lb_set_params(struct tc_link *l, bool inverse, unsigned F, unsigned D
 	return TC_OK;
 }
 
+/* lb_send() as CHARS runs of up to TC_WIRE_MAX_RUN characters. */
+static int send_runs(struct tc_link *l, const uint8_t *bytes, size_t n, uint64_t t,
+                     uint64_t spacing)
+{
+	uint8_t pairs[2 * TC_WIRE_MAX_RUN];
+	int rc = TC_OK;
+
+	l->send_first = l->seq + 1;
+	l->send_n = (uint32_t)n;
+	for (size_t done = 0; done < n && rc == TC_OK;) {
+		size_t k = n - done < TC_WIRE_MAX_RUN ? n - done : TC_WIRE_MAX_RUN;
+		struct tc_wire_msg m = {.type = TC_WIRE_CHARS, .time = t + done * spacing};
+		for (size_t i = 0; i < k; i++)
+			tc_wire_char_make(bytes[done + i], l->inverse, &pairs[2 * i],
+			                  &pairs[2 * i + 1]);
+		m.u.chars.spacing = (uint32_t)spacing;
+		m.u.chars.n = (uint16_t)k;
+		m.u.chars.pairs = pairs;
+		rc = queue_msg(l, &m);
+		done += k;
+	}
+	l->stats.chars_to_card += n;
+	if (rc == TC_OK)
+		rc = lb_flush(l);
+	l->now = t + (n - 1) * spacing + l->char_clk;
+	return rc;
+}
+
 static int lb_send(struct tc_link *l, const uint8_t *bytes, size_t n, uint64_t start,
                    uint64_t spacing)
 {
@@ -433,6 +506,8 @@ static int lb_send(struct tc_link *l, const uint8_t *bytes, size_t n, uint64_t s
 	int rc = TC_OK;
 
 	l->peer_idle = false;
+	if (l->runs && n > 1 && spacing > 0 && spacing <= UINT32_MAX)
+		return send_runs(l, bytes, n, t, spacing);
 	for (size_t i = 0; i < n && rc == TC_OK; i++) {
 		struct tc_wire_msg m = {.type = TC_WIRE_CHAR, .time = t + i * spacing};
 		tc_wire_char_make(bytes[i], l->inverse, &m.u.chr.raw, &m.u.chr.parity);
@@ -512,16 +587,25 @@ static bool take_char_fast(struct tc_link *l, uint64_t deadline, struct tc_rx *r
 {
 	struct tc_wire_msg m;
 
-	if (l->has_held || l->record || l->in_len - l->in_off < TC_WIRE_HDR_LEN + 2 ||
-	    l->in[l->in_off] != TC_WIRE_CHAR)
+	if (l->has_held)
 		return false;
-	int n = tc_wire_decode(l->in + l->in_off, l->in_len - l->in_off, &m, NULL, 0);
-	if (n <= 0 || m.type != TC_WIRE_CHAR || m.ack < l->last_action || m.time > deadline)
-		return false;
-	l->in_off += (size_t)n;
-	if (l->in_off == l->in_len)
-		l->in_off = l->in_len = 0;
-	l->peer_seq = m.seq;
+	if (run_pending(l)) {
+		uint64_t t = l->run.time + (uint64_t)l->run_next * l->run.u.chars.spacing;
+		if (l->run.ack < l->last_action || t > deadline)
+			return false;
+		run_take(l, &m);
+	} else {
+		if (l->record || l->in_len - l->in_off < TC_WIRE_HDR_LEN + 2 ||
+		    l->in[l->in_off] != TC_WIRE_CHAR)
+			return false;
+		int n = tc_wire_decode(l->in + l->in_off, l->in_len - l->in_off, &m, NULL, 0);
+		if (n <= 0 || m.type != TC_WIRE_CHAR || m.ack < l->last_action || m.time > deadline)
+			return false;
+		l->in_off += (size_t)n;
+		if (l->in_off == l->in_len)
+			l->in_off = l->in_len = 0;
+		l->peer_seq = m.seq;
+	}
 	rx->kind = TC_RX_CHAR;
 	rx->byte = tc_wire_char_read(m.u.chr.raw, m.u.chr.parity, l->inverse, &rx->parity_ok);
 	rx->time = m.time;
@@ -548,7 +632,8 @@ static int lb_recv(struct tc_link *l, uint64_t deadline, struct tc_rx *rx)
 			l->has_held = false;
 		} else {
 			l->has_held = false;
-			if (l->peer_idle && l->in_len - l->in_off < TC_WIRE_HDR_LEN) {
+			if (l->peer_idle && l->in_len - l->in_off < TC_WIRE_HDR_LEN &&
+			    !run_pending(l)) {
 				/* The card said it is silent: the deadline passes. */
 				if (deadline > l->now)
 					l->now = deadline;

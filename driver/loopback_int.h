@@ -16,9 +16,9 @@
 
 struct tc_link {
 	int fd;
-	bool present;  /* card in the slot, as the card process says */
-	bool realtime; /* pace messages to the wall clock */
-	bool inverse;  /* convention in force */
+	bool present;      /* card in the slot, as the card process says */
+	bool realtime;     /* pace messages to the wall clock */
+	bool inverse;      /* convention in force */
 	unsigned F, D;     /* etu in force */
 	uint64_t char_clk; /* 10 etu (one character on I/O) at F, D, in clock cycles */
 	uint32_t clock_hz;
@@ -37,6 +37,13 @@ struct tc_link {
 
 	struct tc_wire_msg held; /* a current CHAR stamped after a deadline */
 	bool has_held;
+
+	/* CHARS (docs/wire.md 2.2): `runs` when the card accepts them and nothing
+	 * paces the wire; a received run is handed out one CHAR at a time. */
+	bool runs;
+	struct tc_wire_msg run; /* the CHARS being handed out; pairs -> run_pairs */
+	unsigned run_next;      /* its next character */
+	uint8_t run_pairs[2 * TC_WIRE_MAX_RUN];
 
 	uint8_t in[16384]; /* a whole burst of the card (256 data bytes: about 7 KB) */
 	size_t in_len;     /* bytes in in[], from in[0] */

@@ -123,7 +123,10 @@ static void push(struct tc_t0c *c, const struct tc_t0c_out *o)
 {
 	if (c->qlen >= TC_T0C_MAX_BURST + 1)
 		return; /* the caller did not drain; the burst limit keeps this unreachable */
-	c->q[(c->qhead + c->qlen) % (TC_T0C_MAX_BURST + 1)] = *o;
+	unsigned i = c->qhead + c->qlen;
+	if (i >= TC_T0C_MAX_BURST + 1)
+		i -= TC_T0C_MAX_BURST + 1;
+	c->q[i] = *o;
 	c->qlen++;
 }
 
@@ -275,8 +278,11 @@ bool tc_t0c_next(struct tc_t0c *c, struct tc_t0c_out *o)
 	if (c->qlen == 0)
 		return false;
 	*o = c->q[c->qhead];
-	c->qhead = (c->qhead + 1) % (TC_T0C_MAX_BURST + 1);
 	c->qlen--;
+	if (c->qlen == 0)
+		c->qhead = 0; /* a drained queue starts again at 0: pushing rarely wraps */
+	else if (++c->qhead == TC_T0C_MAX_BURST + 1)
+		c->qhead = 0;
 	return true;
 }
 

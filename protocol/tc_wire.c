@@ -53,6 +53,8 @@ const char *tc_wire_type_name(uint8_t type)
 		return "ERROR";
 	case TC_WIRE_IDLE:
 		return "IDLE";
+	case TC_WIRE_CHARS:
+		return "CHARS";
 	case TC_WIRE_INSERT:
 		return "INSERT";
 	case TC_WIRE_REMOVE:
@@ -84,6 +86,9 @@ static int payload_len(uint8_t type, int *min)
 		return 4;
 	case TC_WIRE_CHAR:
 		return 2;
+	case TC_WIRE_CHARS:
+		*min = 4 + 2;
+		return 4 + 2 * TC_WIRE_MAX_RUN;
 	case TC_WIRE_ERROR:
 		return 4;
 	case TC_WIRE_POWER_OFF:
@@ -166,6 +171,25 @@ static void encode_header(const struct tc_wire_msg *m, uint8_t *buf, size_t n)
 	put64(buf + 16, m->time);
 }
 
+static int encode_chars(const struct tc_wire_msg *m, uint8_t *buf, size_t cap)
+{
+	unsigned n = m->u.chars.n;
+	size_t len = 4 + 2 * (size_t)n;
+
+	if (n == 0 || n > TC_WIRE_MAX_RUN || !m->u.chars.pairs || m->u.chars.spacing == 0 ||
+	    m->seq > UINT32_MAX - (n - 1))
+		return TC_E_INVAL;
+	for (unsigned i = 0; i < n; i++)
+		if (m->u.chars.pairs[2 * i + 1] > 1)
+			return TC_E_INVAL;
+	if (cap < TC_WIRE_HDR_LEN + len)
+		return TC_E_OVERFLOW;
+	encode_header(m, buf, len);
+	put32(buf + TC_WIRE_HDR_LEN, m->u.chars.spacing);
+	memcpy(buf + TC_WIRE_HDR_LEN + 4, m->u.chars.pairs, 2 * (size_t)n);
+	return (int)(TC_WIRE_HDR_LEN + len);
+}
+
 int tc_wire_encode(const struct tc_wire_msg *m, uint8_t *buf, size_t cap)
 {
 	uint8_t payload[TC_WIRE_MAX_PAYLOAD];
@@ -177,6 +201,8 @@ int tc_wire_encode(const struct tc_wire_msg *m, uint8_t *buf, size_t cap)
 		buf[TC_WIRE_HDR_LEN + 1] = m->u.chr.parity;
 		return TC_WIRE_HDR_LEN + 2;
 	}
+	if (m->type == TC_WIRE_CHARS)
+		return encode_chars(m, buf, cap);
 	int n = encode_payload(m, payload);
 	if (n < 0)
 		return n;
@@ -195,6 +221,50 @@ static int decode_text(const uint8_t *p, size_t n, char *out)
 	memcpy(out, p, n);
 	out[n] = '\0';
 	return TC_OK;
+}
+
+static int decode_chars(struct tc_wire_msg *m, const uint8_t *p, size_t n, char *why,
+                        size_t why_cap)
+{
+	if ((n - 4) % 2 != 0) {
+		snprintf(why, why_cap, "CHARS payload is %zu bytes; it must be 4 + 2 per character",
+		         n);
+		return TC_E_FORMAT;
+	}
+	m->u.chars.spacing = get32(p);
+	m->u.chars.n = (uint16_t)((n - 4) / 2);
+	m->u.chars.pairs = p + 4;
+	if (m->u.chars.spacing == 0) {
+		snprintf(why, why_cap, "CHARS spacing is 0 cycles");
+		return TC_E_FORMAT;
+	}
+	if (m->seq > UINT32_MAX - (m->u.chars.n - 1u)) {
+		snprintf(why, why_cap, "CHARS of %u characters from seq %u runs past seq 2^32-1",
+		         m->u.chars.n, m->seq);
+		return TC_E_FORMAT;
+	}
+	for (unsigned i = 0; i < m->u.chars.n; i++) {
+		if (m->u.chars.pairs[2 * i + 1] > 1) {
+			snprintf(why, why_cap,
+			         "CHARS character %u has parity bit %u, neither 0 nor 1", i,
+			         m->u.chars.pairs[2 * i + 1]);
+			return TC_E_FORMAT;
+		}
+	}
+	return TC_OK;
+}
+
+void tc_wire_run_char(const struct tc_wire_msg *run, unsigned i, struct tc_wire_msg *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->type = TC_WIRE_CHAR;
+	out->flags = run->flags;
+	out->seq = run->seq + i;
+	out->ack = run->ack;
+	out->time = run->time + (uint64_t)i * run->u.chars.spacing;
+	const uint8_t *pair = run->u.chars.pairs + 2 * (size_t)i;
+	out->u.chr.raw = pair[0];
+	out->u.chr.parity = pair[1];
 }
 
 static int decode_payload(struct tc_wire_msg *m, const uint8_t *p, size_t n, char *why,
@@ -252,6 +322,8 @@ static int decode_payload(struct tc_wire_msg *m, const uint8_t *p, size_t n, cha
 	case TC_WIRE_ERROR:
 		m->u.error.ref = get32(p);
 		return TC_OK;
+	case TC_WIRE_CHARS:
+		return decode_chars(m, p, n, why, why_cap);
 	default:
 		return TC_OK;
 	}
@@ -280,8 +352,8 @@ static bool decode_char_fast(const uint8_t *buf, size_t n, struct tc_wire_msg *m
 
 /* Everything but a well-formed CHAR: every check, with the reason. Kept out
  * of line so that the CHAR path needs no stack frame. */
-__attribute__((noinline)) static int decode_general(const uint8_t *buf, size_t n, struct tc_wire_msg *m, char *why,
-                          size_t why_cap)
+__attribute__((noinline)) static int
+decode_general(const uint8_t *buf, size_t n, struct tc_wire_msg *m, char *why, size_t why_cap)
 {
 	char scratch[8];
 	int min;

@@ -9,7 +9,7 @@
  *
  * Message: a 24-byte header, then `len` payload bytes. Integers big-endian.
  *   0  u8  type      enum tc_wire_type
- *   1  u8  flags     0 (reserved; receivers ignore unknown bits)
+ *   1  u8  flags     0; HELLO: TC_WIRE_HELLO_RUNS (receivers ignore unknown bits)
  *   2  u16 len       payload length (0..TC_WIRE_MAX_PAYLOAD)
  *   4  u32 seq       sender's message number, 1 for its first message
  *   8  u32 ack       seq of the last message the sender had received
@@ -25,8 +25,14 @@
 
 #define TC_WIRE_VERSION     1
 #define TC_WIRE_HDR_LEN     24
-#define TC_WIRE_MAX_PAYLOAD 64
+#define TC_WIRE_MAX_PAYLOAD 64 /* every type but CHARS */
 #define TC_WIRE_MAX_MSG     (TC_WIRE_HDR_LEN + TC_WIRE_MAX_PAYLOAD)
+
+/* CHARS: a run of characters at a fixed spacing in one message, sent only to
+ * a peer whose HELLO had TC_WIRE_HELLO_RUNS in its flags (docs/wire.md 2.2). */
+#define TC_WIRE_MAX_RUN     512
+#define TC_WIRE_MAX_RUN_MSG (TC_WIRE_HDR_LEN + 4 + 2 * TC_WIRE_MAX_RUN)
+#define TC_WIRE_HELLO_RUNS  0x01 /* HELLO flags: "I accept CHARS" */
 
 enum tc_wire_type {
 	TC_WIRE_HELLO = 0x01,     /* both: version, role, name (first message) */
@@ -37,6 +43,7 @@ enum tc_wire_type {
 	TC_WIRE_CHAR = 0x20,      /* both: one character on I/O */
 	TC_WIRE_ERROR = 0x21,     /* both: error signal against the peer's CHAR `ref` */
 	TC_WIRE_IDLE = 0x22,      /* both: nothing more until I hear from you */
+	TC_WIRE_CHARS = 0x23,     /* both: a run of characters, one seq each (2.2) */
 	TC_WIRE_INSERT = 0x30,    /* card: a card is now in the slot */
 	TC_WIRE_REMOVE = 0x31,    /* card: the card left the slot */
 	TC_WIRE_BYE = 0x3F,       /* both: orderly close, with a reason */
@@ -89,13 +96,20 @@ struct tc_wire_msg {
 			uint32_t ref; /* seq of the CHAR being rejected */
 		} error;
 		struct {
+			uint32_t spacing;     /* cycles from one leading edge to the next */
+			uint16_t n;           /* 1..TC_WIRE_MAX_RUN characters */
+			const uint8_t *pairs; /* raw, parity of each; decoded: points into
+			                       * the buffer given to tc_wire_decode() */
+		} chars;
+		struct {
 			char reason[TC_WIRE_NAME_MAX + 1];
 		} bye;
 	} u;
 };
 
-/* Encode m into buf (cap >= TC_WIRE_MAX_MSG is always enough). Returns the
- * length, or TC_E_INVAL for an unknown type or a bad field. */
+/* Encode m into buf (cap >= TC_WIRE_MAX_MSG is always enough, and
+ * TC_WIRE_MAX_RUN_MSG for CHARS). Returns the length, TC_E_INVAL for an
+ * unknown type or a bad field, or TC_E_OVERFLOW when cap is too small. */
 int tc_wire_encode(const struct tc_wire_msg *m, uint8_t *buf, size_t cap);
 
 /* Decode one message from the front of buf. Returns the number of bytes
@@ -103,6 +117,10 @@ int tc_wire_encode(const struct tc_wire_msg *m, uint8_t *buf, size_t cap);
  * a negative tc_err when the bytes cannot be a message (then `why`, if not
  * NULL, receives a reason of at most `why_cap` bytes). */
 int tc_wire_decode(const uint8_t *buf, size_t n, struct tc_wire_msg *m, char *why, size_t why_cap);
+
+/* Character i (0-based) of a CHARS message as the CHAR it stands for: seq
+ * + i, time + i * spacing, the same ack and flags. */
+void tc_wire_run_char(const struct tc_wire_msg *run, unsigned i, struct tc_wire_msg *out);
 
 /* Name of a message type ("CHAR"), "?" for an unknown one. */
 const char *tc_wire_type_name(uint8_t type);

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_one(const uint8_t *p, int n, const struct tc_wire_msg *m)
 {
-	uint8_t again[TC_WIRE_MAX_MSG];
+	uint8_t again[TC_WIRE_MAX_RUN_MSG];
 	int k = tc_wire_encode(m, again, sizeof(again));
 
 	if (k != n)
@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			break;
 		}
-		if (n < TC_WIRE_HDR_LEN || (size_t)n > size - off || n > TC_WIRE_MAX_MSG)
+		if (n < TC_WIRE_HDR_LEN || (size_t)n > size - off || n > TC_WIRE_MAX_RUN_MSG)
 			abort();
 		check_one(data + off, n, &m);
 		off += (size_t)n;

@@ -113,9 +113,56 @@ static void test_sim_session(void **state)
 	assert_int_equal(raw.status, 0);
 	has(&raw, "HELLO      version 1 role 2");
 	has(&raw, "CHAR       raw 3B parity 1 = 3B");
+	has(&raw, "(CHARS 2/"); /* both ends accept runs: answers travel as CHARS */
 	free(demo.text);
 	free(tr.text);
 	free(raw.text);
+}
+
+/* The same exercise with runs of characters (CHARS) and without
+ * (TC_WIRE_RUNS=0 on both ends): the same characters at the same times with
+ * the same seq and ack, so the answers, the wire efficiency and the decoded
+ * sessions are identical; also when parity errors in both directions
+ * interrupt runs half-way (the rest of the run is stale, then repeated). */
+static void same_session(const char *name, const char *sim_args)
+{
+	struct out a, b, ta, tb, ra, rb;
+
+	/* stdout only: the card's log names its private directory */
+	run(&a,
+	    "(%s exercise --max-len 20 --record %s/%s1.wire --card '%s --socket {} %s' "
+	    "2>/dev/null)",
+	    env("TC_TOOL"), dir, name, env("TC_SIM"), sim_args);
+	has(&a, " 0 failed");
+	run(&b,
+	    "(TC_WIRE_RUNS=0 %s exercise --max-len 20 --record %s/%s0.wire "
+	    "--card '%s --socket {} %s' 2>/dev/null)",
+	    env("TC_TOOL"), dir, name, env("TC_SIM"), sim_args);
+	assert_string_equal(a.text, b.text);
+	run(&ta, "%s trace %s/%s1.wire", env("TC_TOOL"), dir, name);
+	run(&tb, "%s trace %s/%s0.wire", env("TC_TOOL"), dir, name);
+	assert_int_equal(ta.status, 0);
+	assert_int_equal(tb.status, 0);
+	has(&ta, "data from card (20 bytes)");
+	/* all but the first line, which names the file and its size */
+	assert_string_equal(strchr(ta.text, '\n'), strchr(tb.text, '\n'));
+	run(&ra, "%s trace --raw %s/%s1.wire", env("TC_TOOL"), dir, name);
+	run(&rb, "%s trace --raw %s/%s0.wire", env("TC_TOOL"), dir, name);
+	has(&ra, "(CHARS 1/");
+	assert_null(strstr(rb.text, "(CHARS"));
+	free(a.text);
+	free(b.text);
+	free(ta.text);
+	free(tb.text);
+	free(ra.text);
+	free(rb.text);
+}
+
+static void test_runs_same_session(void **state)
+{
+	(void)state;
+	same_session("runs", "");
+	same_session("faults", "--set parity_tx_every=7 --set parity_rx_every=5");
 }
 
 static void test_python_card_inverse(void **state)
@@ -212,6 +259,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sim_session),
+	    cmocka_unit_test(test_runs_same_session),
 	    cmocka_unit_test(test_python_card_inverse),
 	    cmocka_unit_test(test_damaged),
 	};

@@ -199,7 +199,8 @@ static void test_wire_malformed_type(void **state)
 {
 	(void)state;
 	uint8_t buf[TC_WIRE_MAX_MSG];
-	const uint8_t known[] = {0x01, 0x10, 0x11, 0x12, 0x13, 0x20, 0x21, 0x22, 0x30, 0x31, 0x3F};
+	const uint8_t known[] = {0x01, 0x10, 0x11, 0x12, 0x13, 0x20,
+	                         0x21, 0x22, 0x23, 0x30, 0x31, 0x3F};
 	for (unsigned t = 0; t < 256; t++) {
 		if (memchr(known, (int)t, sizeof(known)))
 			continue;
@@ -221,7 +222,7 @@ static const struct len_case len_cases[] = {
     {0x01, "HELLO", 4, 36}, {0x10, "POWER_ON", 5, 5}, {0x11, "POWER_OFF", 0, 0},
     {0x12, "RST", 1, 1},    {0x13, "CLOCK", 4, 4},    {0x20, "CHAR", 2, 2},
     {0x21, "ERROR", 4, 4},  {0x22, "IDLE", 0, 0},     {0x30, "INSERT", 0, 0},
-    {0x31, "REMOVE", 0, 0}, {0x3F, "BYE", 0, 32},
+    {0x31, "REMOVE", 0, 0}, {0x3F, "BYE", 0, 32},     {0x23, "CHARS", 6, 1028},
 };
 
 static void test_wire_malformed_len(void **state)
@@ -344,6 +345,94 @@ static void test_wire_encode_refuses(void **state)
 	assert_int_equal(tc_wire_encode(&m, buf, TC_WIRE_HDR_LEN + 1), TC_E_OVERFLOW);
 }
 
+/* ---- runs of characters (section 2.2) ----------------------------------- */
+
+/* A CHARS of n characters from seq 100, ack 7, time 5000, spacing 12 * 372:
+ * decodes to its fields, each character is the CHAR it stands for, and it
+ * encodes back to the same bytes. */
+static void test_wire_chars_roundtrip(void **state)
+{
+	(void)state;
+	static uint8_t buf[TC_WIRE_MAX_RUN_MSG], again[TC_WIRE_MAX_RUN_MSG];
+	uint8_t pairs[2 * TC_WIRE_MAX_RUN];
+	const unsigned counts[] = {1, 2, 259, TC_WIRE_MAX_RUN};
+
+	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
+		unsigned n = counts[k];
+		for (unsigned i = 0; i < n; i++)
+			tc_wire_char_make((uint8_t)(i * 7u), false, &pairs[2 * i],
+			                  &pairs[2 * i + 1]);
+		struct tc_wire_msg m = base(TC_WIRE_CHARS), out, c;
+		m.seq = 100;
+		m.ack = 7;
+		m.time = 5000;
+		m.u.chars.spacing = 12 * 372;
+		m.u.chars.n = (uint16_t)n;
+		m.u.chars.pairs = pairs;
+		int len = tc_wire_encode(&m, buf, sizeof(buf));
+		assert_int_equal(len, TC_WIRE_HDR_LEN + 4 + 2 * (int)n);
+		char why[128];
+		assert_int_equal(tc_wire_decode(buf, (size_t)len - 1, &out, why, sizeof(why)), 0);
+		assert_int_equal(tc_wire_decode(buf, (size_t)len, &out, why, sizeof(why)), len);
+		assert_int_equal(out.u.chars.n, n);
+		assert_int_equal(out.u.chars.spacing, 12 * 372);
+		assert_ptr_equal(out.u.chars.pairs, buf + TC_WIRE_HDR_LEN + 4);
+		for (unsigned i = 0; i < n; i++) {
+			bool ok;
+			tc_wire_run_char(&out, i, &c);
+			assert_int_equal(c.type, TC_WIRE_CHAR);
+			assert_int_equal(c.seq, 100 + i);
+			assert_int_equal(c.ack, 7);
+			assert_true(c.time == 5000 + (uint64_t)i * 12 * 372);
+			assert_int_equal(tc_wire_char_read(c.u.chr.raw, c.u.chr.parity, false, &ok),
+			                 (uint8_t)(i * 7u));
+			assert_true(ok);
+		}
+		assert_int_equal(tc_wire_encode(&out, again, sizeof(again)), len);
+		assert_memory_equal(buf, again, (size_t)len);
+		assert_int_equal(tc_wire_encode(&m, buf, (size_t)len - 1), TC_E_OVERFLOW);
+	}
+}
+
+static void test_wire_chars_malformed(void **state)
+{
+	(void)state;
+	uint8_t buf[TC_WIRE_HDR_LEN + 16];
+	const uint8_t odd[] = {0, 0, 0x11, 0x70, 0x41, 0, 0x42};
+	const uint8_t zero[] = {0, 0, 0, 0, 0x41, 0, 0x42, 0};
+	const uint8_t par[] = {0, 0, 0x11, 0x70, 0x41, 0, 0x42, 2};
+
+	size_t n = raw_msg(buf, TC_WIRE_CHARS, 1, odd, sizeof(odd));
+	expect_malformed(buf, n, "CHARS payload is 7 bytes; it must be 4 + 2 per character");
+	n = raw_msg(buf, TC_WIRE_CHARS, 1, zero, sizeof(zero));
+	expect_malformed(buf, n, "CHARS spacing is 0 cycles");
+	n = raw_msg(buf, TC_WIRE_CHARS, 1, par, sizeof(par));
+	expect_malformed(buf, n, "CHARS character 1 has parity bit 2, neither 0 nor 1");
+	n = raw_msg(buf, TC_WIRE_CHARS, 0xFFFFFFFFu, par, 8);
+	expect_malformed(buf, n, "CHARS of 2 characters from seq 4294967295 runs past seq 2^32-1");
+
+	/* The encoder refuses what the decoder would. */
+	uint8_t pairs[4] = {0x41, 0, 0x42, 1}, out[TC_WIRE_MAX_RUN_MSG];
+	struct tc_wire_msg m = base(TC_WIRE_CHARS);
+	m.u.chars.spacing = 4464;
+	m.u.chars.n = 2;
+	m.u.chars.pairs = pairs;
+	assert_true(tc_wire_encode(&m, out, sizeof(out)) > 0);
+	m.u.chars.n = 0;
+	assert_int_equal(tc_wire_encode(&m, out, sizeof(out)), TC_E_INVAL);
+	m.u.chars.n = TC_WIRE_MAX_RUN + 1;
+	assert_int_equal(tc_wire_encode(&m, out, sizeof(out)), TC_E_INVAL);
+	m.u.chars.n = 2;
+	m.u.chars.spacing = 0;
+	assert_int_equal(tc_wire_encode(&m, out, sizeof(out)), TC_E_INVAL);
+	m.u.chars.spacing = 4464;
+	pairs[3] = 2;
+	assert_int_equal(tc_wire_encode(&m, out, sizeof(out)), TC_E_INVAL);
+	pairs[3] = 1;
+	m.u.chars.pairs = NULL;
+	assert_int_equal(tc_wire_encode(&m, out, sizeof(out)), TC_E_INVAL);
+}
+
 /* ---- characters (section 2.1) ------------------------------------------ */
 
 static unsigned ones(unsigned b)
@@ -434,6 +523,8 @@ int main(void)
 	    cmocka_unit_test(test_wire_malformed_role),
 	    cmocka_unit_test(test_wire_partial_bad_len_needs_header),
 	    cmocka_unit_test(test_wire_encode_refuses),
+	    cmocka_unit_test(test_wire_chars_roundtrip),
+	    cmocka_unit_test(test_wire_chars_malformed),
 	    cmocka_unit_test(test_wire_char_direct),
 	    cmocka_unit_test(test_wire_char_inverse),
 	    cmocka_unit_test(test_wire_char_inverse_ts),

@@ -28,11 +28,13 @@ enum trace_view {
 
 /* One message of a record file. */
 struct trace_msg {
-	uint8_t dir;   /* 'R' reader -> card, 'C' card -> reader */
-	size_t offset; /* offset of the direction byte in the file */
-	unsigned conn; /* connection number (seq restarts), from 1 */
-	bool stale;    /* dropped by its receiver (docs/wire.md section 4) */
-	bool rejected; /* a CHAR its receiver signalled with a current ERROR */
+	uint8_t dir;           /* 'R' reader -> card, 'C' card -> reader */
+	size_t offset;         /* offset of the direction byte in the file */
+	unsigned conn;         /* connection number (seq restarts), from 1 */
+	bool stale;            /* dropped by its receiver (docs/wire.md section 4) */
+	bool rejected;         /* a CHAR its receiver signalled with a current ERROR */
+	uint16_t run_i, run_n; /* a CHAR that travelled in a CHARS run: its place
+	                        * (from 0) and the run's length; run_n 0 otherwise */
 	struct tc_wire_msg m;
 };
 

@@ -72,11 +72,32 @@ static int parse_one(struct trace_rec *rec, const uint8_t *buf, size_t len, size
 	t->dir = buf[at];
 	t->offset = at;
 	t->stale = t->rejected = false;
+	t->run_i = t->run_n = 0;
 	*off = at + 1 + (size_t)n;
 	return TC_OK;
 }
 
 static void mark(struct trace_rec *rec);
+
+/* A CHARS at msg[n] becomes the CHARs it stands for (docs/wire.md 2.2), each
+ * with the run's file offset: every view then shows characters alike. */
+static int expand_run(struct trace_rec *rec, size_t *cap, uint32_t last[2], unsigned *conn)
+{
+	struct trace_msg run = rec->msg[rec->n];
+
+	for (unsigned i = 0; i < run.m.u.chars.n; i++) {
+		if (grow(rec, cap) < 0)
+			return TC_E_NOMEM;
+		struct trace_msg *t = &rec->msg[rec->n];
+		*t = run;
+		tc_wire_run_char(&run.m, i, &t->m);
+		t->run_i = (uint16_t)i;
+		t->run_n = run.m.u.chars.n;
+		assign_conn(rec, last, conn);
+		rec->n++;
+	}
+	return TC_OK;
+}
 
 int trace_parse(const uint8_t *buf, size_t len, struct trace_rec *rec)
 {
@@ -95,6 +116,11 @@ int trace_parse(const uint8_t *buf, size_t len, struct trace_rec *rec)
 		int rc = parse_one(rec, buf, len, &off);
 		if (rc < 0)
 			break;
+		if (rec->msg[rec->n].m.type == TC_WIRE_CHARS) {
+			if (expand_run(rec, &cap, last, &conn) < 0)
+				return fail(rec, TC_E_NOMEM, off, "%s", "out of memory");
+			continue;
+		}
 		assign_conn(rec, last, &conn);
 		rec->n++;
 	}
@@ -389,6 +415,10 @@ static void raw_fields(const struct trace_msg *t, bool inverse, char *buf, size_
 		b = tc_wire_char_read(m->u.chr.raw, m->u.chr.parity, inverse, &ok);
 		snprintf(buf, cap, "raw %02X parity %u = %02X%s", m->u.chr.raw, m->u.chr.parity, b,
 		         ok ? "" : " PARITY ERROR");
+		if (t->run_n) {
+			size_t k = strlen(buf);
+			snprintf(buf + k, cap - k, "  (CHARS %u/%u)", t->run_i + 1u, t->run_n);
+		}
 		break;
 	case TC_WIRE_ERROR:
 		snprintf(buf, cap, "against seq %lu", (unsigned long)m->u.error.ref);
