@@ -119,11 +119,35 @@ static void test_sim_session(void **state)
 	free(raw.text);
 }
 
+/* text without the numbers after "seq " and without the closing count of
+ * messages: a side's IDLE messages take numbers too, and how many it sends
+ * depends on how the socket batched the other side's messages, so numbers
+ * and the count of (stale) messages may shift by one between two runs. */
+static char *without_seqs(const char *text)
+{
+	const char *summary = strstr(text, " messages, ");
+	while (summary && summary > text && summary[-1] != '\n')
+		summary--;
+	char *out = malloc(strlen(text) + 1), *o = out;
+	assert_non_null(out);
+	for (const char *p = text; *p && p != summary;) {
+		if (strncmp(p, "seq ", 4) == 0) {
+			memcpy(o, "seq #", 5);
+			o += 5;
+			for (p += 4; *p >= '0' && *p <= '9'; p++)
+				;
+			continue;
+		}
+		*o++ = *p++;
+	}
+	*o = '\0';
+	return out;
+}
+
 /* The same exercise with runs of characters (CHARS) and without
- * (TC_WIRE_RUNS=0 on both ends): the same characters at the same times with
- * the same seq and ack, so the answers, the wire efficiency and the decoded
- * sessions are identical; also when parity errors in both directions
- * interrupt runs half-way (the rest of the run is stale, then repeated). */
+ * (TC_WIRE_RUNS=0 on both ends): the same characters at the same times, so
+ * the answers, the wire efficiency and the decoded sessions are identical; also when parity errors
+ * in both directions interrupt runs half-way (the rest of the run is stale, then repeated). */
 static void same_session(const char *name, const char *sim_args)
 {
 	struct out a, b, ta, tb, ra, rb;
@@ -145,7 +169,10 @@ static void same_session(const char *name, const char *sim_args)
 	assert_int_equal(tb.status, 0);
 	has(&ta, "data from card (20 bytes)");
 	/* all but the first line, which names the file and its size */
-	assert_string_equal(strchr(ta.text, '\n'), strchr(tb.text, '\n'));
+	char *sa = without_seqs(strchr(ta.text, '\n')), *sb = without_seqs(strchr(tb.text, '\n'));
+	assert_string_equal(sa, sb);
+	free(sa);
+	free(sb);
 	run(&ra, "%s trace --raw %s/%s1.wire", env("TC_TOOL"), dir, name);
 	run(&rb, "%s trace --raw %s/%s0.wire", env("TC_TOOL"), dir, name);
 	has(&ra, "(CHARS 1/");
