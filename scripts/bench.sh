@@ -2,7 +2,8 @@
 # bench.sh: build a Release tree (build/bench) and run the benchmarks side by
 # side in one run: SCardTransmit round trip on three readers of one private
 # pcscd (tokencard, vpcd, a null IFD handler), card insert/remove to
-# SCardGetStatusChange, the wire efficiency with and without PPS, and (with
+# SCardGetStatusChange, the driver alone (time and instructions per APDU), the
+# wire efficiency with and without PPS, and (with
 # umockdev and libccid) our USB driver against libccid on the same simulated
 # CCID reader.
 # Prints figures; asserts no target (docs/benchmarks.md says how to read them).
@@ -40,7 +41,7 @@ bench_targets=(tokencard tokencard-sim ifd-tokencard)
 # stop cmake with SIGPIPE and fail the test.
 targets=$(cmake --build "$build" --target help)
 if grep -q bench_transmit <<<"$targets"; then
-    bench_targets+=(bench_transmit bench_insert vpcd_responder null_ifd)
+    bench_targets+=(bench_transmit bench_insert vpcd_responder null_ifd bench_ifd)
 fi
 if grep -q ccid_sbs_client <<<"$targets"; then
     bench_targets+=(test_ccid_usb ccid_sbs_client)
@@ -67,6 +68,14 @@ echo "== tokencard benchmarks ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, $(una
 [ -n "${TC_BENCH_QUICK:-}" ] && [ "${TC_BENCH_QUICK}" != 0 ] && echo "(quick run)"
 status=0
 bash "$root/tests/bench/pcsc_bench.sh" "$build/tools/tokencard" "$bin" || status=1
+echo
+echo "== the driver alone, without pcscd (tests/bench/ifd_cost.sh)"
+if [ -x "$bin/bench_ifd" ]; then
+    bash "$root/tests/bench/ifd_cost.sh" "$build/card/tokencard-sim" \
+        "$build/driver/libifd-tokencard.so" "$bin/bench_ifd" 2>/dev/null || status=1
+else
+    echo "skipped: bench_ifd not built"
+fi
 echo
 echo "== wire efficiency (tests/bench/wire_efficiency.sh)"
 bash "$root/tests/bench/wire_efficiency.sh" "$build/tools/tokencard" "$build/card/tokencard-sim" ||

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """wire_card.py: a T=0 smart card on the loopback wire, written from docs/wire.md alone.
 
-    wire_card.py --socket PATH [--once] [--inverse]   serve readers on PATH
+    wire_card.py --socket PATH [--once] [--inverse] [--runs]   serve readers on PATH
     wire_card.py --self-test [--record FILE]          card + scripted reader
 
 The card answers a cold or warm reset with the ATR 3B 12 95 54 43 (3F ... with
@@ -16,6 +16,9 @@ The reader test application (AID A0 00 00 00 18 FF) is selected at reset:
     80 36 P1 P2 Lc data  case 4 -> 61 xx, then GET RESPONSE (INS C0) gives P1P2 bytes
     80 38 P1 P2 00       P2 NULL bytes P1 x 100 etu apart (0: 12 etu), then 90 00
     00 A4 04 00 06 AID   SELECT
+
+With --runs its HELLO accepts runs of characters (CHARS), which it takes as the
+CHARs they stand for; it always sends plain CHARs.
 
 Standard library only; /usr/bin/python3.
 """
@@ -32,13 +35,14 @@ from fractions import Fraction
 from math import ceil
 
 HELLO, POWER_ON, POWER_OFF, RST, CLOCK = 0x01, 0x10, 0x11, 0x12, 0x13
-CHAR, ERROR, IDLE, INSERT, REMOVE, BYE = 0x20, 0x21, 0x22, 0x30, 0x31, 0x3F
+CHAR, ERROR, IDLE, CHARS, INSERT, REMOVE, BYE = 0x20, 0x21, 0x22, 0x23, 0x30, 0x31, 0x3F
 NAMES = {HELLO: "HELLO", POWER_ON: "POWER_ON", POWER_OFF: "POWER_OFF", RST: "RST",
-         CLOCK: "CLOCK", CHAR: "CHAR", ERROR: "ERROR", IDLE: "IDLE", INSERT: "INSERT",
-         REMOVE: "REMOVE", BYE: "BYE"}
+         CLOCK: "CLOCK", CHAR: "CHAR", ERROR: "ERROR", IDLE: "IDLE", CHARS: "CHARS",
+         INSERT: "INSERT", REMOVE: "REMOVE", BYE: "BYE"}
 LENGTHS = {HELLO: (4, 36), POWER_ON: (5, 5), POWER_OFF: (0, 0), RST: (1, 1), CLOCK: (4, 4),
-           CHAR: (2, 2), ERROR: (4, 4), IDLE: (0, 0), INSERT: (0, 0), REMOVE: (0, 0),
-           BYE: (0, 32)}
+           CHAR: (2, 2), ERROR: (4, 4), IDLE: (0, 0), CHARS: (6, 1028), INSERT: (0, 0),
+           REMOVE: (0, 0), BYE: (0, 32)}
+HELLO_RUNS = 0x01      # HELLO flags: "I accept CHARS" (section 2.2)
 HEADER = struct.Struct(">BBHIIIQ")  # type flags len seq ack reserved time (section 2)
 FI = {0: 372, 1: 372, 2: 558, 3: 744, 4: 1116, 5: 1488, 6: 1860,
       9: 512, 10: 768, 11: 1024, 12: 1536, 13: 2048}
@@ -80,6 +84,16 @@ def check(m):
         return "RST level %d" % b[0]
     if m.type == CHAR and b[1] > 1:
         return "parity bit %d" % b[1]
+    if m.type == CHARS:
+        n = (len(b) - 4) // 2
+        if len(b) % 2:
+            return "odd payload"
+        if m.u32() == 0:
+            return "spacing 0"
+        if any(p > 1 for p in b[5::2]):
+            return "parity bit above 1"
+        if m.seq + n - 1 > 0xFFFFFFFF:
+            return "seq past 2^32-1"
     if (m.type == HELLO and not printable(b[4:])) or (m.type == BYE and not printable(b)):
         return "text not printable"
     return None
@@ -88,9 +102,11 @@ def check(m):
 class Link:
     """One connection; optionally records every message (section 7)."""
 
-    def __init__(self, sock, me, record=None):
+    def __init__(self, sock, me, record=None, runs=False):
         self.sock, self.me, self.peer = sock, me, b"C" if me == b"R" else b"R"
         self.record = record
+        self.runs = runs    # we said HELLO_RUNS: the peer may send CHARS
+        self.queue = []     # the CHARs of a CHARS not yet handed out
 
     def _read(self, n):
         data = b""
@@ -102,11 +118,13 @@ class Link:
         return data
 
     def recv(self):
+        if self.queue:
+            return self.queue.pop(0)
         head = self._read(HEADER.size)
         if head is None:
             return None
         mtype, flags, n, seq, ack, _, t = HEADER.unpack(head)
-        if mtype not in LENGTHS:
+        if mtype not in LENGTHS or (mtype == CHARS and not self.runs):
             raise Malformed("unknown type 0x%02X" % mtype)
         if not LENGTHS[mtype][0] <= n <= LENGTHS[mtype][1]:
             raise Malformed("%s len %d" % (NAMES[mtype], n))
@@ -119,10 +137,15 @@ class Link:
         why = check(m)
         if why:
             raise Malformed("%s %s" % (NAMES[mtype], why))
+        if mtype == CHARS:      # section 2.2: the CHARs it stands for
+            gap = m.u32()
+            self.queue = [Msg(CHAR, flags, seq + i, ack, t + i * gap, body[4 + 2 * i:6 + 2 * i])
+                          for i in range((n - 4) // 2)]
+            return self.queue.pop(0)
         return m
 
-    def send(self, mtype, seq, ack, t, body=b""):
-        data = HEADER.pack(mtype, 0, len(body), seq, ack, 0, t) + body
+    def send(self, mtype, seq, ack, t, body=b"", flags=0):
+        data = HEADER.pack(mtype, flags, len(body), seq, ack, 0, t) + body
         if self.record:
             self.record.write(self.me + data)
         self.sock.sendall(data)
@@ -166,14 +189,14 @@ class Side:
     def now(self):
         return max(self.peer_now, self.sent_end)
 
-    def send(self, mtype, t, body=b""):
+    def send(self, mtype, t, body=b"", flags=0):
         if self.realtime and self.hz and self.wall:    # section 3, realtime pacing
             wall, base = self.wall
             delay = wall + (t - base) / self.hz - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
         self.seq += 1
-        self.link.send(mtype, self.seq, self.ack, t, body)
+        self.link.send(mtype, self.seq, self.ack, t, body, flags)
         if mtype in (CHAR, ERROR, POWER_ON, POWER_OFF, RST, CLOCK):
             self.last_action = self.seq
         if mtype in (ERROR, POWER_ON, POWER_OFF, RST, CLOCK):
@@ -269,7 +292,8 @@ class Card(Side):
                 self.send(BYE, 0, b"version")
                 return False
             self.realtime = m.body[3] == 1
-            self.send(HELLO, 0, bytes([1, 2, 1, 0]) + b"wire_card.py")
+            self.send(HELLO, 0, bytes([1, 2, 1, 0]) + b"wire_card.py",
+                      HELLO_RUNS if self.link.runs else 0)
         elif m.type in (INSERT, REMOVE):
             raise Malformed("%s from a reader" % NAMES[m.type])
         elif m.type in (POWER_ON, POWER_OFF, RST, CLOCK):
@@ -412,7 +436,7 @@ class Card(Side):
             sw(0x6100 | rest & 0xFF if rest else 0x9000)
 
 
-def serve(path, once, inverse):
+def serve(path, once, inverse, runs=False):
     if os.path.exists(path):
         os.unlink(path)
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -422,7 +446,7 @@ def serve(path, once, inverse):
         while True:
             conn, _ = srv.accept()
             with conn:
-                Card(Link(conn, b"C"), inverse).serve()
+                Card(Link(conn, b"C", runs=runs), inverse).serve()
             if once:
                 return
     finally:
@@ -617,6 +641,8 @@ def main():
     ap.add_argument("--socket", help="listen on this Unix socket path")
     ap.add_argument("--once", action="store_true", help="serve one reader, then exit")
     ap.add_argument("--inverse", action="store_true", help="inverse convention (TS 3F)")
+    ap.add_argument("--runs", action="store_true",
+                    help="accept runs of characters (CHARS, section 2.2); sends CHARs only")
     ap.add_argument("--self-test", action="store_true", help="run a scripted reader")
     ap.add_argument("--record", help="with --self-test: write a record file")
     args = ap.parse_args()
@@ -624,7 +650,7 @@ def main():
         return self_test(args.record, args.inverse)
     if not args.socket:
         ap.error("--socket PATH or --self-test")
-    serve(args.socket, args.once, args.inverse)
+    serve(args.socket, args.once, args.inverse, args.runs)
     return 0
 
 
