@@ -243,11 +243,16 @@ static struct figures figures_of(struct reader *r, int a)
 {
 	struct figures f = {0};
 	bench_sort(r->t[a], r->n[a]);
-	bench_sort(r->blk[a], r->nblk[a]);
 	f.med = (double)bench_pct(r->t[a], r->n[a], 50.0) / 1000.0;
 	f.p99 = (double)bench_pct(r->t[a], r->n[a], 99.0) / 1000.0;
-	f.blk_lo = r->nblk[a] ? (double)r->blk[a][0] / 1000.0 : 0;
-	f.blk_hi = r->nblk[a] ? (double)r->blk[a][r->nblk[a] - 1] / 1000.0 : 0;
+	/* the block medians stay in run order (print_paired); extremes by a scan */
+	for (size_t k = 0; k < r->nblk[a]; k++) {
+		double v = (double)r->blk[a][k] / 1000.0;
+		if (k == 0 || v < f.blk_lo)
+			f.blk_lo = v;
+		if (k == 0 || v > f.blk_hi)
+			f.blk_hi = v;
+	}
 	return f;
 }
 
@@ -277,6 +282,43 @@ static void print_targets(const struct figures f[NREADERS][NAPDUS], const struct
 		}
 		printf("\n");
 	}
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+	return (a > b) - (a < b);
+}
+
+/* Ours over another reader, block by block: each of our block medians over
+ * the other reader's block median of the same rotation (run right after
+ * ours), so that noise which comes and goes falls on both sides of each
+ * ratio. Prints the quartiles of those ratios. */
+static void print_paired(const struct reader *ours, const struct reader *other, int a)
+{
+	size_t n = ours->nblk[a] < other->nblk[a] ? ours->nblk[a] : other->nblk[a];
+	double *x = malloc((n ? n : 1) * sizeof(*x));
+	if (!x || n == 0) {
+		free(x);
+		printf("  %-24s %-6s n/a\n", apdus[a].label, other->label);
+		return;
+	}
+	for (size_t k = 0; k < n; k++)
+		x[k] = (double)ours->blk[a][k] / (double)(other->blk[a][k] ? other->blk[a][k] : 1);
+	qsort(x, n, sizeof(*x), cmp_double);
+	printf("  %-24s ours/%-16s median %.2fx  quartiles %.2f-%.2f  (%zu blocks)\n",
+	       apdus[a].label, other->label, x[n / 2], x[n / 4], x[(3 * n) / 4], n);
+	free(x);
+}
+
+static void report_paired(const struct reader *r, const struct settings *s)
+{
+	printf("\nPaired blocks (each of our block medians over the next reader's, same "
+	       "rotation):\n");
+	for (int a = 0; a < NAPDUS; a++)
+		for (int i = ROLE_VPCD; i <= ROLE_FLOOR; i++)
+			if (!skipped(s, a) && r[i].present)
+				print_paired(&r[ROLE_OURS], &r[i], a);
 }
 
 static void report(struct reader *r, const struct settings *s)
@@ -311,6 +353,8 @@ static void report(struct reader *r, const struct settings *s)
 	printf("\n");
 	if (r[ROLE_OURS].present)
 		print_targets((const struct figures(*)[NAPDUS])f, r, s);
+	if (r[ROLE_OURS].present)
+		report_paired(r, s);
 }
 
 /* Find, wait for, connect and check every reader; allocate its samples. */
