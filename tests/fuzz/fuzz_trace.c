@@ -20,6 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t total = 0;
 	(void)trace_print(data, size, TRACE_SESSION, sink, &total);
 	(void)trace_print(data, size, TRACE_RAW, sink, &total);
+	(void)trace_print(data, size, TRACE_APDU, sink, &total);
 	/* Without the magic, the same bytes as messages. */
 	if (size < 4096) {
 		static uint8_t buf[4096 + TC_WIRE_RECORD_MAGIC_LEN];
@@ -27,6 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memcpy(buf + TC_WIRE_RECORD_MAGIC_LEN, data, size);
 		(void)trace_print(buf, size + TC_WIRE_RECORD_MAGIC_LEN, TRACE_SESSION, sink,
 		                  &total);
+		(void)trace_print(buf, size + TC_WIRE_RECORD_MAGIC_LEN, TRACE_APDU, sink, &total);
 	}
 	return 0;
 }

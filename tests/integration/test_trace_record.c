@@ -114,6 +114,16 @@ static void test_sim_session(void **state)
 	has(&raw, "HELLO      version 1 role 2");
 	has(&raw, "CHAR       raw 3B parity 1 = 3B");
 	has(&raw, "(CHARS 2/"); /* both ends accept runs: answers travel as CHARS */
+	struct out ap;
+	run(&ap, "%s trace --apdu %s/sim.wire", env("TC_TOOL"), dir);
+	assert_int_equal(ap.status, 0);
+	has(&ap, "APDU 00 A4 04 00 06 A0 00 00 00 18 FF  (SELECT)");
+	has(&ap, "APDU 80 34 00 05 09  (test app case 2)"); /* Le 9 refused: 6C05 */
+	has(&ap, "-> SW 90 00: success; 5 bytes; 2 TPDUs, re-issued after 6Cxx");
+	has(&ap, "-> SW 90 00: success; 6 bytes; 2 TPDUs, GET RESPONSE");
+	has(&ap, "-> SW 90 00: success; 256 bytes; 1 TPDU");
+	has(&ap, "8 APDUs in 10 TPDUs");
+	free(ap.text);
 	free(demo.text);
 	free(tr.text);
 	free(raw.text);

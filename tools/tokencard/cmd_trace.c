@@ -15,7 +15,7 @@
 
 static void usage(FILE *to)
 {
-	fprintf(to, "usage: tokencard trace [--raw] FILE\n"
+	fprintf(to, "usage: tokencard trace [--raw | --apdu] FILE\n"
 	            "Decodes a loopback wire record (written by 'tokencard demo --record F',\n"
 	            "'tokencard exercise --record F', 'tokencard-sim --record F', the driver's\n"
 	            ":record=F endpoint option or TC_WIRE_RECORD=F).\n"
@@ -25,6 +25,9 @@ static void usage(FILE *to)
 	            "  --raw    every message: offset, direction, seq, ack, time, fields;\n"
 	            "           [stale] marks what its receiver dropped, [rejected] a character\n"
 	            "           the receiver signalled\n"
+	            "  --apdu   the APDUs: TPDUs merged back as T=0 carries them (6Cxx\n"
+	            "           re-issue, GET RESPONSE after 61xx or a case 4 9000,\n"
+	            "           ENVELOPE pieces), each with its response and status word\n"
 	            "Exit status: 0, 1 for a malformed or truncated file (what precedes the\n"
 	            "fault is printed, then the offset and the reason), 2 usage or I/O error.\n");
 }
@@ -77,15 +80,19 @@ static uint8_t *read_file(const char *path, size_t *len)
 
 int cmd_trace(int argc, char **argv)
 {
-	static const struct option long_opts[] = {
-	    {"raw", no_argument, 0, 'r'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+	static const struct option long_opts[] = {{"raw", no_argument, 0, 'r'},
+	                                          {"apdu", no_argument, 0, 'a'},
+	                                          {"help", no_argument, 0, 'h'},
+	                                          {0, 0, 0, 0}};
 	enum trace_view view = TRACE_SESSION;
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "hr", long_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hra", long_opts, NULL)) != -1) {
 		if (c == 'r') {
 			view = TRACE_RAW;
+		} else if (c == 'a') {
+			view = TRACE_APDU;
 		} else if (c == 'h') {
 			usage(stdout);
 			return 0;

@@ -24,6 +24,7 @@
 enum trace_view {
 	TRACE_SESSION = 0,
 	TRACE_RAW = 1,
+	TRACE_APDU = 2, /* TPDUs merged into the APDUs they carried */
 };
 
 /* One message of a record file. */

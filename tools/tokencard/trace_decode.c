@@ -316,6 +316,8 @@ void tr_event(struct trace_out *o, uint64_t t, char dir, const char *fmt, ...)
 	char prefix[96], us[32], etu[32] = "";
 	va_list ap;
 
+	if (o->quiet)
+		return;
 	if (o->have_prev) {
 		bool later = t >= o->prev_t;
 		uint64_t d = later ? t - o->prev_t : o->prev_t - t;
@@ -334,6 +336,8 @@ void tr_event(struct trace_out *o, uint64_t t, char dir, const char *fmt, ...)
 void tr_note(struct trace_out *o, const char *fmt, ...)
 {
 	va_list ap;
+	if (o->quiet)
+		return;
 	va_start(ap, fmt);
 	vline(o, "                                           ", fmt, ap);
 	va_end(ap);
@@ -478,10 +482,21 @@ int trace_print(const uint8_t *buf, size_t len, enum trace_view view, trace_emit
 
 	tr_out_init(&o, emit, ctx);
 	int rc = trace_parse(buf, len, &rec);
-	if (view == TRACE_RAW)
+	if (view == TRACE_RAW) {
 		raw_view(&rec, &o);
-	else
+	} else if (view == TRACE_APDU) {
+		o.apdus = tr_apdus_new();
+		o.quiet = true;
+		if (o.apdus)
+			trace_session(&rec, &o);
+		else
+			tr_text(&o, "out of memory");
+		o.quiet = false;
+		tr_apdus_free(o.apdus);
+		o.apdus = NULL;
+	} else {
 		trace_session(&rec, &o);
+	}
 	err_line(&rec, &o);
 	trace_rec_free(&rec);
 	return rc;

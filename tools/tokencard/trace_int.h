@@ -3,6 +3,9 @@
 #define TOKENCARD_TRACE_INT_H
 
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "trace.h"
 
@@ -17,7 +20,39 @@ struct trace_out {
 	unsigned F, D;     /* etu in force: F/D clock cycles */
 	bool have_prev;    /* prev_t holds the time of the previous event line */
 	uint64_t prev_t;
+	bool quiet;             /* tr_event and tr_note print nothing (APDU view) */
+	struct tr_apdus *apdus; /* the APDU view's state; NULL in other views */
 };
+
+/* One T=0 TPDU as the session view decoded it, for the APDU view. */
+struct tr_tpdu {
+	uint8_t hdr[5];
+	uint8_t to[255], from[256]; /* data to the card, from the card */
+	size_t nto, nfrom;
+	bool secret; /* data to the card that a trace never shows */
+	uint8_t sw1, sw2;
+	uint64_t t_start, t_end; /* first header character, end of SW2 */
+};
+
+/* The APDU view: TPDUs merged back into the APDUs the T=0 transport layer made
+ * of them (trace_apdu.c). */
+struct tr_apdus *tr_apdus_new(void);
+void tr_apdus_free(struct tr_apdus *a);
+/* A TPDU ended with its SW: it continues the open APDU or starts one. */
+void tr_apdus_tpdu(struct tr_apdus *a, struct trace_out *o, const struct tr_tpdu *t);
+/* The open APDU ends here (reset, power off, removal, end of record); a TPDU
+ * cut before its SW (partial, or NULL) is shown as an APDU without answer. */
+void tr_apdus_end(struct tr_apdus *a, struct trace_out *o, const struct tr_tpdu *partial,
+                  const char *why);
+unsigned tr_apdus_count(const struct tr_apdus *a);
+
+/* The name of a command from its CLA INS ("SELECT"), "" when unknown. */
+const char *tr_ins_name(const uint8_t *h);
+
+/* Card numbers are never shown whole: runs of 12 or more ASCII digits get
+ * every byte but the last four masked. */
+void tr_mask_digit_runs(const uint8_t *d, size_t n, bool *masked);
+const char *tr_masked_hex(const uint8_t *d, const bool *m, size_t n, char *out, size_t cap);
 
 void tr_out_init(struct trace_out *o, trace_emit_fn emit, void *ctx);
 /* A new connection: time restarts at 0 and the clock is unknown. */

@@ -54,6 +54,7 @@ struct sess {
 	uint64_t t_data;
 	uint8_t sw1;
 	unsigned to_card, from_card;
+	struct tr_tpdu tp; /* the TPDU as a whole, for the APDU view */
 
 	bool want_card, card_spoke; /* the card's turn; it sent a character */
 	bool have_end[2];           /* end of the last character, reader [0] and card [1] */
@@ -269,7 +270,7 @@ static void pps_char(struct sess *s, const struct trace_msg *t, uint8_t b)
 
 /* ---- T=0 ------------------------------------------------------------------ */
 
-static const char *ins_name(const uint8_t *h)
+const char *tr_ins_name(const uint8_t *h)
 {
 	static const struct {
 		uint8_t cla, ins; /* cla 0xFF: any */
@@ -309,7 +310,7 @@ static bool secret_data(const struct sess *s)
 
 /* A card number is never shown whole: in a run of 12 or more ASCII digits
  * every byte but the last four becomes "**" in the hex dump. */
-static void mask_digit_runs(const uint8_t *d, size_t n, bool *masked)
+void tr_mask_digit_runs(const uint8_t *d, size_t n, bool *masked)
 {
 	size_t i = 0;
 	while (i < n) {
@@ -322,7 +323,7 @@ static void mask_digit_runs(const uint8_t *d, size_t n, bool *masked)
 	}
 }
 
-static const char *masked_hex(const uint8_t *d, const bool *m, size_t n, char *out, size_t cap)
+const char *tr_masked_hex(const uint8_t *d, const bool *m, size_t n, char *out, size_t cap)
 {
 	size_t o = 0;
 	out[0] = '\0';
@@ -350,17 +351,17 @@ static void data_flush(struct sess *s)
 		s->ndata = 0;
 		return;
 	}
-	mask_digit_runs(s->data, s->ndata, masked);
+	tr_mask_digit_runs(s->data, s->ndata, masked);
 	for (size_t at = 0; at < s->ndata; at += 16) {
 		size_t len = s->ndata - at > 16 ? 16 : s->ndata - at;
 		if (at == 0)
 			tr_event(s->o, s->t_data, s->seg_dir, "data %s card (%zu byte%s): %s",
 			         s->seg_dir == 'R' ? "to" : "from", s->ndata,
 			         s->ndata == 1 ? "" : "s",
-			         masked_hex(s->data, masked, len, hex, sizeof(hex)));
+			         tr_masked_hex(s->data, masked, len, hex, sizeof(hex)));
 		else
 			tr_note(s->o, "%s",
-			        masked_hex(s->data + at, masked + at, len, hex, sizeof(hex)));
+			        tr_masked_hex(s->data + at, masked + at, len, hex, sizeof(hex)));
 	}
 	s->ndata = 0;
 }
@@ -368,6 +369,8 @@ static void data_flush(struct sess *s)
 static void tpdu_abandon(struct sess *s, const char *why)
 {
 	data_flush(s);
+	if (s->o->apdus) /* a header not yet complete is no APDU yet */
+		tr_apdus_end(s->o->apdus, s->o, s->st != T0_HEADER ? &s->tp : NULL, why);
 	if (s->st != T0_HEADER || s->nhdr > 0)
 		tr_note(s->o, "TPDU %s", why);
 	s->st = T0_HEADER;
@@ -381,6 +384,8 @@ static void header_char(struct sess *s, const struct trace_msg *t, uint8_t b)
 	const char *name;
 
 	if (s->nhdr == 0) {
+		memset(&s->tp, 0, sizeof(s->tp));
+		s->tp.t_start = t->m.time;
 		s->t_hdr = t->m.time;
 		s->to_card = s->from_card = 0;
 		s->done = 0;
@@ -389,7 +394,8 @@ static void header_char(struct sess *s, const struct trace_msg *t, uint8_t b)
 	s->hdr[s->nhdr++] = b;
 	if (s->nhdr < 5)
 		return;
-	name = ins_name(s->hdr);
+	memcpy(s->tp.hdr, s->hdr, 5);
+	name = tr_ins_name(s->hdr);
 	tr_event(s->o, s->t_hdr, 'R', "TPDU header %s%s%s%s",
 	         tr_hex(s->hdr, 5, 5, hex, sizeof(hex)), name[0] ? "  (" : "", name,
 	         name[0] ? ")" : "");
@@ -419,6 +425,12 @@ static void sw_done(struct sess *s, const struct trace_msg *t, uint8_t sw2)
 	s->tpdus++;
 	s->st = T0_HEADER;
 	s->want_card = false;
+	if (s->o->apdus) {
+		s->tp.sw1 = s->sw1;
+		s->tp.sw2 = sw2;
+		s->tp.t_end = end;
+		tr_apdus_tpdu(s->o->apdus, s->o, &s->tp);
+	}
 }
 
 static void proc_byte(struct sess *s, const struct trace_msg *t, uint8_t b)
@@ -464,6 +476,11 @@ static void data_char(struct sess *s, const struct trace_msg *t, uint8_t b)
 {
 	if (s->ndata < sizeof(s->data))
 		s->data[s->ndata++] = b;
+	if (s->seg_dir == 'R' && s->tp.nto < sizeof(s->tp.to))
+		s->tp.to[s->tp.nto++] = b;
+	else if (s->seg_dir == 'C' && s->tp.nfrom < sizeof(s->tp.from))
+		s->tp.from[s->tp.nfrom++] = b;
+	s->tp.secret = s->tp.secret || secret_data(s);
 	s->done++;
 	if (--s->seg > 0)
 		return;
@@ -756,6 +773,8 @@ void trace_session(const struct trace_rec *rec, struct trace_out *o)
 	for (size_t i = 0; i < rec->n; i++) {
 		const struct trace_msg *t = &rec->msg[i];
 		if (t->conn != s.conn) {
+			if (o->apdus)
+				tr_apdus_end(o->apdus, o, NULL, NULL);
 			tpdus += s.tpdus;
 			errors += s.errors;
 			new_conn(&s, o, t->conn);
@@ -769,6 +788,10 @@ void trace_session(const struct trace_rec *rec, struct trace_out *o)
 	cut(&s, "unfinished at the end of the record");
 	tpdus += s.tpdus;
 	errors += s.errors;
+	if (o->apdus) {
+		tr_text(o, "\n%u APDUs in %u TPDUs", tr_apdus_count(o->apdus), tpdus);
+		return;
+	}
 	tr_text(o,
 	        "\n%zu messages, %u TPDUs, %u error signals, %u stale messages dropped "
 	        "(interrupted bursts)",
