@@ -164,7 +164,8 @@ static int block_set_t0(struct tc_slot *s)
 	};
 	int rc = s->tr->set_t0(s->link, &t);
 	if (rc < 0)
-		slot_fail(s, "the reader refused the T=0 parameters (%s)", tc_errname(rc));
+		slot_fail(s, "the reader refused the T=0 parameters (%s): %s", tc_errname(rc),
+		          slot_tr_why(s, rc));
 	return rc;
 }
 

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "tc_error.h"
+#include "tc_pps.h"
 #include "tc_timing.h"
 #include "usb_int.h"
 
@@ -309,6 +310,44 @@ static int set_parameters(struct tc_link *l, uint8_t fidi, bool inverse, unsigne
 	return rc;
 }
 
+/* The rate to ask for: with a data-rate list (GET_DATA_RATES), the listed
+ * rate nearest to the card's rate among those that may stand for it (the PPS
+ * decision chose F and D so that one does); without a list, the card's. */
+static uint32_t listed_rate(const struct tc_link *l, uint32_t want)
+{
+	uint32_t best = want, best_d = UINT32_MAX;
+	for (size_t i = 0; i < l->nrates; i++) {
+		uint32_t have = l->rates_bps[i];
+		uint32_t d = have > want ? have - want : want - have;
+		if (tc_pps_rate_near(want, have) && d < best_d) {
+			best = have;
+			best_d = d;
+		}
+	}
+	return best;
+}
+
+/* SetDataRateAndClockFrequency answers with what the reader now applies:
+ * a rate that cannot stand for the one asked would garble every character. */
+static int check_rate_answer(struct tc_link *l, const struct ccid_reply *r, uint32_t clock_khz,
+                             uint32_t rate)
+{
+	uint32_t got_khz = r->u.rate.clock_khz, got = r->u.rate.rate_bps;
+	if (got == 0 || got == rate) {
+		LOG_INFO("usb %04X/%04X: card at %u kHz, %u bps", l->vid, l->pid,
+		         got_khz ? got_khz : clock_khz, got ? got : rate);
+		return TC_OK;
+	}
+	if (!tc_pps_rate_near(rate, got)) {
+		usb_refuse(l, "the reader runs the card at %u bps (%u kHz) where %u bps was asked",
+		           got, got_khz, rate);
+		return TC_E_PROTOCOL;
+	}
+	LOG_INFO("usb %04X/%04X: card at %u kHz, %u bps (%u asked)", l->vid, l->pid, got_khz, got,
+	         rate);
+	return TC_OK;
+}
+
 static int set_rate(struct tc_link *l, uint32_t clock_hz, uint32_t rate)
 {
 	uint8_t msg[CCID_HDR_LEN + 8];
@@ -317,6 +356,7 @@ static int set_rate(struct tc_link *l, uint32_t clock_hz, uint32_t rate)
 	const uint32_t both = CCID_FEAT_AUTO_CLOCK | CCID_FEAT_AUTO_BAUD;
 	if ((l->desc.dwFeatures & both) == both || clock_hz == 0)
 		return TC_OK;
+	rate = listed_rate(l, rate);
 	int n = ccid_build_set_data_rate_clock(msg, sizeof(msg), &a, clock_hz / 1000u, rate);
 	if (n < 0)
 		return n;
@@ -324,13 +364,16 @@ static int set_rate(struct tc_link *l, uint32_t clock_hz, uint32_t rate)
 	if (rc == TC_E_UNSUPPORTED) {
 		LOG_INFO("usb %04X/%04X: the reader sets no data rate; left as it is", l->vid,
 		         l->pid);
-		rc = TC_OK;
+		return TC_OK;
 	}
+	if (rc == TC_OK && r.type == CCID_RDR_DATA_RATE_CLK)
+		rc = check_rate_answer(l, &r, clock_hz / 1000u, rate);
 	return rc;
 }
 
 static int usb_set_t0(struct tc_link *l, const struct tc_t0_settings *t)
 {
+	l->why[0] = '\0';
 	int rc = set_parameters(l, t->fi_di, t->inverse, t->N, t->WI);
 	if (rc == TC_OK)
 		rc = set_rate(l, t->clock_hz, t->rate_bps);
@@ -577,6 +620,7 @@ static int usb_signal_error(struct tc_link *l, uint32_t id, uint64_t time)
 static int usb_set_clock(struct tc_link *l, uint32_t clock_hz)
 {
 	l->clock_hz = clock_hz;
+	l->why[0] = '\0';
 	int rc = flush_tx(l);
 	return rc < 0 ? rc : set_rate(l, clock_hz, tc_baud(clock_hz, l->F, l->D));
 }

@@ -41,7 +41,9 @@ struct ccid_sim_opts {
 	const uint32_t *clocks_khz, *rates_bps;
 	unsigned nclocks, nrates;
 	bool lists_stall;
-	bool refuse_params; /* SetParameters fails (CMD_NOT_SUPPORTED) */
+	bool refuse_params;   /* SetParameters fails (CMD_NOT_SUPPORTED) */
+	uint32_t rate_answer; /* n > 0: SetDataRateAndClockFrequency answers n bps
+	                       * whatever was asked (0: the rate asked) */
 	/* Extended-APDU level: APDUs longer than max_msg_len - 10 travel
 	 * chained. bad_chain breaks it: 1 the second response piece says
 	 * "begins" again, 2 a command piece is acknowledged with

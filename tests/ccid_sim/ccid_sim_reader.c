@@ -52,6 +52,12 @@ static uint32_t get32(const uint8_t *p)
 	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
+static void put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
 void sim_queue(struct sim_msg *q, unsigned *n, const uint8_t *b, size_t len)
 {
 	if (*n == SIM_QUEUE_LEN)
@@ -188,7 +194,11 @@ static void set_rate(struct ccid_sim *s, uint8_t seq, const uint8_t *d, size_t n
 		(void)c->tr->set_clock(c->link, get32(d) * 1000u);
 		c->clock_khz = get32(d);
 	}
-	reply(s, CCID_RDR_DATA_RATE_CLK, seq, icc_state(s), 0, 0, d, 8);
+	uint8_t applied[8];
+	memcpy(applied, d, 8);
+	if (s->o.rate_answer)
+		put32(applied + 4, s->o.rate_answer);
+	reply(s, CCID_RDR_DATA_RATE_CLK, seq, icc_state(s), 0, 0, applied, 8);
 }
 
 /* Character level: send the characters, then read `want` of them. */

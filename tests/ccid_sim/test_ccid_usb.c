@@ -750,7 +750,39 @@ static void test_caps_rate_list_tpdu(void **state)
 	assert_int_equal(D, 16);
 	assert_int_equal(clk, 3571);
 	assert_int_equal(c.last_clock_khz, 3571);
-	assert_int_equal(c.last_rate, 111593);
+	assert_int_equal(c.last_rate, 111600); /* the listed rate, not 111 593 */
+}
+
+/* The reader answers SetDataRateAndClockFrequency with a rate that cannot
+ * stand for the one asked (57 600 for 111 600): a clear error, not garbled
+ * characters. The same answer when it is within 2 % is accepted. */
+static void test_rate_answer_checked(void **state)
+{
+	static const uint32_t clocks[] = {3571};
+	static const uint32_t rates[] = {9600, 57600, 111600};
+	struct ccid_sim_opts o = {.level = CCID_LEVEL_TPDU,
+	                          .clocks_khz = clocks,
+	                          .nclocks = 1,
+	                          .rates_bps = rates,
+	                          .nrates = 3,
+	                          .rate_answer = 57600};
+	struct fx f;
+	(void)state;
+	fx_start(&f, &o, " --set ta1=95");
+	power_up(&f);
+	assert_int_equal(tc_slot_set_protocol(f.slot, 0), TC_E_PROTOCOL);
+	const char *why = tc_slot_last_error(f.slot);
+	fprintf(stderr, "rate answer: %s\n", why);
+	assert_non_null(strstr(why, "the reader runs the card at 57600 bps (3571 kHz) where "
+	                            "111600 bps was asked"));
+	fx_stop(&f);
+
+	o.rate_answer = 111000; /* 0.5 % off: the reader's own divisor, accepted */
+	fx_start(&f, &o, " --set ta1=95");
+	power_up(&f);
+	assert_int_equal(tc_slot_set_protocol(f.slot, 0), TC_OK);
+	run_cases(&f);
+	fx_stop(&f);
 }
 
 /* A data-rate list with no rate for Fi 512 at 5 MHz (Di 1 would be 9765,
@@ -906,6 +938,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_caps_rate_list_none),
 	    cmocka_unit_test(test_caps_lists_stall_character),
 	    cmocka_unit_test(test_params_refused_reason),
+	    cmocka_unit_test(test_rate_answer_checked),
 	};
 	if (argc > 2 && strcmp(argv[1], "--serve") == 0)
 		return serve(argv[2], argc > 3 ? argv[3] : NULL);
