@@ -124,21 +124,26 @@ static int parse_args(int argc, char **argv, struct options *o, struct tc_sim_co
 	return 0;
 }
 
-/* Listen on path, removing a stale socket file first. */
+/* Listen on path, removing a stale socket file first. The socket is bound
+ * under PATH.new and renamed once it listens, so that whoever waits for
+ * PATH to appear never finds it refusing connections. */
 static int listen_unix(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct stat st;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
+	if (strlen(path) + 4 >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "tokencard-sim: socket path too long: %s\n", path);
 		return -1;
 	}
-	memcpy(sa.sun_path, path, strlen(path) + 1);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.new", path);
 	if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		(void)unlink(path);
+	if (stat(sa.sun_path, &st) == 0 && S_ISSOCK(st.st_mode))
+		(void)unlink(sa.sun_path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 4) != 0) {
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 4) != 0 ||
+	    rename(sa.sun_path, path) != 0) {
 		fprintf(stderr, "tokencard-sim: cannot listen on %s: %s\n", path, strerror(errno));
 		if (fd >= 0)
 			(void)close(fd);

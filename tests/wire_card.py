@@ -439,9 +439,11 @@ class Card(Side):
 def serve(path, once, inverse, runs=False):
     if os.path.exists(path):
         os.unlink(path)
+    # The socket appears at its path only once it listens: bind elsewhere, then rename.
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    srv.bind(path)
+    srv.bind(path + ".new")
     srv.listen(1)
+    os.rename(path + ".new", path)
     try:
         while True:
             conn, _ = srv.accept()

@@ -17,7 +17,8 @@
 #include "tc_error.h"
 #include "tc_sw.h"
 
-#define SESSION_START_WAIT_MS 5000
+#define SESSION_START_WAIT_MS   5000
+#define SESSION_PRESENT_WAIT_MS 1000 /* a card that says it is empty: go on after */
 
 static void reader_config(const struct session_opts *opts, struct tc_reader_config *cfg)
 {
@@ -42,10 +43,19 @@ static int open_slot(struct session *s, const struct session_opts *opts)
 		return TC_E_INVAL;
 	reader_config(opts, &cfg);
 	int rc = tc_slot_open(&s->slot, dev, &cfg);
-	if (rc < 0)
+	if (rc < 0) {
 		fprintf(stderr, "tokencard: cannot open the loopback reader on %s: %s\n", s->socket,
 		        tc_strerror(rc));
-	return rc;
+		return rc;
+	}
+	/* The socket file appears at bind(), a moment before the card process
+	 * listens: until then the reader is empty. Give it that moment. */
+	bool present = false;
+	for (int t = 0; t < SESSION_PRESENT_WAIT_MS && !present; t += 10) {
+		if (tc_slot_presence(s->slot, 0, &present) != TC_OK || !present)
+			proc_sleep_ms(10);
+	}
+	return TC_OK;
 }
 
 int session_start(struct session *s, const struct session_opts *opts)

@@ -116,6 +116,7 @@ int trace_parse(const uint8_t *buf, size_t len, struct trace_rec *rec)
 		int rc = parse_one(rec, buf, len, &off);
 		if (rc < 0)
 			break;
+		rec->nwire++;
 		if (rec->msg[rec->n].m.type == TC_WIRE_CHARS) {
 			if (expand_run(rec, &cap, last, &conn) < 0)
 				return fail(rec, TC_E_NOMEM, off, "%s", "out of memory");

@@ -794,6 +794,6 @@ void trace_session(const struct trace_rec *rec, struct trace_out *o)
 	}
 	tr_text(o,
 	        "\n%zu messages, %u TPDUs, %u error signals, %u stale messages dropped "
-	        "(interrupted bursts)",
-	        rec->n, tpdus, errors, stale);
+	        "(interrupted bursts; a CHARS run counts as its characters)",
+	        rec->nwire, tpdus, errors, stale);
 }
