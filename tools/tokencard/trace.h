@@ -45,7 +45,7 @@ struct trace_rec {
 	struct trace_msg *msg;
 	size_t n;     /* messages, a CHARS counted as its characters */
 	size_t nwire; /* messages as they crossed the wire */
-	int err; /* 0 or a negative tc_err */
+	int err;      /* 0 or a negative tc_err */
 	size_t err_offset;
 	char why[TRACE_WHY_LEN];
 };
