@@ -202,6 +202,25 @@ static void test_runs_same_session(void **state)
 	same_session("faults", "--set parity_tx_every=7 --set parity_rx_every=5");
 }
 
+/* A paced wire (realtime) carries plain CHARs only: pacing is per message. */
+static void test_realtime_no_runs(void **state)
+{
+	struct out demo, raw;
+	(void)state;
+
+	run(&demo,
+	    "%s demo --direct --realtime --no-trace --record %s/rt.wire --card '%s --socket {}'",
+	    env("TC_TOOL"), dir, env("TC_SIM"));
+	assert_int_equal(demo.status, 0);
+	run(&raw, "%s trace --raw %s/rt.wire", env("TC_TOOL"), dir);
+	assert_int_equal(raw.status, 0);
+	has(&raw, "realtime 1");
+	has(&raw, "CHAR       raw 3B parity 1 = 3B");
+	assert_null(strstr(raw.text, "(CHARS"));
+	free(demo.text);
+	free(raw.text);
+}
+
 static void test_python_card_inverse(void **state)
 {
 	struct out ex, tr;
@@ -295,9 +314,8 @@ static void test_damaged(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_sim_session),
-	    cmocka_unit_test(test_runs_same_session),
-	    cmocka_unit_test(test_python_card_inverse),
+	    cmocka_unit_test(test_sim_session),      cmocka_unit_test(test_runs_same_session),
+	    cmocka_unit_test(test_realtime_no_runs), cmocka_unit_test(test_python_card_inverse),
 	    cmocka_unit_test(test_damaged),
 	};
 	snprintf(dir, sizeof(dir), "/tmp/tc-trace-test.XXXXXX");
