@@ -359,7 +359,7 @@ static void test_wire_chars_roundtrip(void **state)
 
 	for (size_t k = 0; k < sizeof(counts) / sizeof(counts[0]); k++) {
 		unsigned n = counts[k];
-		for (unsigned i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++)
 			tc_wire_char_make((uint8_t)(i * 7u), false, &pairs[2 * i],
 			                  &pairs[2 * i + 1]);
 		struct tc_wire_msg m = base(TC_WIRE_CHARS), out, c;
