@@ -80,7 +80,7 @@ static int pps_exchange(struct tc_slot *s, const struct tc_pps_decision *d)
 		rc = pps_read_answer(s, ans, &alen);
 	if (rc == TC_OK)
 		rc = tc_pps_check_answer(&d->request, ans, alen, &res, why, sizeof(why));
-	if (rc < 0) {
+	if (rc != TC_OK) {
 		slot_fail(s, "PPS failed (%s)%s%s", tc_errname(rc), why[0] ? ": " : "", why);
 		return rc == TC_E_NO_CARD || rc == TC_E_IO || rc == TC_E_CLOSED ? rc
 		                                                                : TC_E_PPS_FAILED;
@@ -115,7 +115,7 @@ static int block_pps(struct tc_slot *s, const struct tc_pps_decision *d)
 {
 	uint8_t req[TC_PPS_MAX_LEN], ans[TC_PPS_MAX_LEN];
 	size_t alen = 0;
-	struct tc_pps_result res;
+	struct tc_pps_result res = {0};
 	char why[TC_PPS_WHY_LEN] = "";
 
 	int n = tc_pps_build(&d->request, req, sizeof(req));
@@ -131,7 +131,7 @@ static int block_pps(struct tc_slot *s, const struct tc_pps_decision *d)
 	}
 	if (rc == TC_OK)
 		rc = tc_pps_check_answer(&d->request, ans, alen, &res, why, sizeof(why));
-	if (rc < 0) {
+	if (rc != TC_OK) {
 		slot_fail(s, "PPS failed (%s)%s%s", tc_errname(rc), why[0] ? ": " : "", why);
 		return rc == TC_E_NO_CARD || rc == TC_E_IO || rc == TC_E_CLOSED ? rc
 		                                                                : TC_E_PPS_FAILED;
