@@ -207,6 +207,25 @@ static int write_all(struct tc_sim *sim, const uint8_t *buf, size_t n)
 	return TC_OK;
 }
 
+/* Encode a numbered message into the output queue (written first when it
+ * is full) and the record. */
+static int queue_encoded(struct tc_sim *sim, const struct tc_wire_msg *m)
+{
+	struct tc_sim_link *l = &sim->link;
+	size_t room = m->type == TC_WIRE_CHARS ? TC_WIRE_MAX_RUN_MSG : TC_WIRE_MAX_MSG;
+
+	if (l->nout + room > sizeof(l->out) && tc_sim_flush(sim) != TC_OK)
+		return TC_E_CLOSED;
+	int n = tc_wire_encode(m, l->out + l->nout, sizeof(l->out) - l->nout);
+	if (n < 0)
+		return n;
+	record(sim, 'C', l->out + l->nout, (size_t)n);
+	l->nout += (size_t)n;
+	SIM_DEBUG(&sim->log, "-> %s seq %u ack %u t %llu", tc_wire_type_name(m->type), m->seq,
+	          m->ack, (unsigned long long)m->time);
+	return TC_OK;
+}
+
 /* Encode the characters gathered into a run: one CHARS, or a plain CHAR
  * when the run holds one character. */
 static int flush_run(struct tc_sim *sim)
@@ -227,16 +246,7 @@ static int flush_run(struct tc_sim *sim)
 		m.u.chars.pairs = l->run_pairs;
 	}
 	l->run_n = 0;
-	if (l->nout + TC_WIRE_MAX_RUN_MSG > sizeof(l->out) && tc_sim_flush(sim) != TC_OK)
-		return TC_E_CLOSED;
-	int n = tc_wire_encode(&m, l->out + l->nout, sizeof(l->out) - l->nout);
-	if (n < 0)
-		return n;
-	record(sim, 'C', l->out + l->nout, (size_t)n);
-	l->nout += (size_t)n;
-	SIM_DEBUG(&sim->log, "-> %s seq %u ack %u t %llu", tc_wire_type_name(m.type), m.seq, m.ack,
-	          (unsigned long long)m.time);
-	return TC_OK;
+	return queue_encoded(sim, &m);
 }
 
 /* Does a character at t continue the run being gathered? */
@@ -320,13 +330,9 @@ int tc_sim_send(struct tc_sim *sim, struct tc_wire_msg *m)
 	m->seq = ++l->seq;
 	m->ack = l->ack;
 	pace(sim, m->time);
-	if (l->nout + TC_WIRE_MAX_MSG > sizeof(l->out) && tc_sim_flush(sim) != TC_OK)
-		return TC_E_CLOSED;
-	int n = tc_wire_encode(m, l->out + l->nout, sizeof(l->out) - l->nout);
-	if (n < 0)
-		return n;
-	record(sim, 'C', l->out + l->nout, (size_t)n);
-	l->nout += (size_t)n;
+	int rc = queue_encoded(sim, m);
+	if (rc != TC_OK)
+		return rc;
 	if (m->time > l->now)
 		l->now = m->time;
 	if (m->type == TC_WIRE_CHAR || m->type == TC_WIRE_ERROR)
@@ -334,8 +340,6 @@ int tc_sim_send(struct tc_sim *sim, struct tc_wire_msg *m)
 	if (m->type == TC_WIRE_ERROR)
 		l->last_hard = m->seq;
 	l->sent_since_idle = m->type != TC_WIRE_IDLE;
-	SIM_DEBUG(&sim->log, "-> %s seq %u ack %u t %llu", tc_wire_type_name(m->type), m->seq,
-	          m->ack, (unsigned long long)m->time);
 	return TC_OK;
 }
 

@@ -192,6 +192,16 @@ static void run_start(struct tc_link *l, const struct tc_wire_msg *m)
 	l->run_next = 0;
 }
 
+/* The message m of n bytes at the front of the input buffer is taken. */
+static void consume(struct tc_link *l, const struct tc_wire_msg *m, size_t n)
+{
+	record(l, 'C', l->in + l->in_off, n);
+	l->peer_seq = m->seq; /* a run's characters move it on one by one */
+	l->in_off += n;
+	if (l->in_off == l->in_len)
+		l->in_off = l->in_len = 0;
+}
+
 static int next_msg(struct tc_link *l, struct tc_wire_msg *m, int timeout_ms)
 {
 	if (run_pending(l)) {
@@ -208,16 +218,13 @@ static int next_msg(struct tc_link *l, struct tc_wire_msg *m, int timeout_ms)
 			return TC_E_PROTOCOL;
 		}
 		if (n > 0) {
-			record(l, 'C', l->in + l->in_off, (size_t)n);
 			if (m->type == TC_WIRE_CHARS) {
 				run_start(l, m); /* before the buffer moves on */
+				consume(l, m, (size_t)n);
 				run_take(l, m);
 			} else {
-				l->peer_seq = m->seq;
+				consume(l, m, (size_t)n);
 			}
-			l->in_off += (size_t)n;
-			if (l->in_off == l->in_len)
-				l->in_off = l->in_len = 0;
 			return TC_OK;
 		}
 		if (l->fd < 0)
@@ -471,15 +478,26 @@ static int lb_set_params(struct tc_link *l, bool inverse, unsigned F, unsigned D
 	return TC_OK;
 }
 
-/* lb_send() as CHARS runs of up to TC_WIRE_MAX_RUN characters. */
-static int send_runs(struct tc_link *l, const uint8_t *bytes, size_t n, uint64_t t,
-                     uint64_t spacing)
+/* Queue n characters from t, one CHAR each (pacing them when realtime). */
+static int queue_chars(struct tc_link *l, const uint8_t *bytes, size_t n, uint64_t t,
+                       uint64_t spacing)
+{
+	int rc = TC_OK;
+	for (size_t i = 0; i < n && rc == TC_OK; i++) {
+		struct tc_wire_msg m = {.type = TC_WIRE_CHAR, .time = t + i * spacing};
+		tc_wire_char_make(bytes[i], l->inverse, &m.u.chr.raw, &m.u.chr.parity);
+		pace(l, m.time);
+		rc = queue_msg(l, &m);
+	}
+	return rc;
+}
+
+/* The same as CHARS runs of up to TC_WIRE_MAX_RUN characters. */
+static int queue_runs(struct tc_link *l, const uint8_t *bytes, size_t n, uint64_t t,
+                      uint64_t spacing)
 {
 	uint8_t pairs[2 * TC_WIRE_MAX_RUN];
 	int rc = TC_OK;
-
-	l->send_first = l->seq + 1;
-	l->send_n = (uint32_t)n;
 	for (size_t done = 0; done < n && rc == TC_OK;) {
 		size_t k = n - done < TC_WIRE_MAX_RUN ? n - done : TC_WIRE_MAX_RUN;
 		struct tc_wire_msg m = {.type = TC_WIRE_CHARS, .time = t + done * spacing};
@@ -492,10 +510,6 @@ static int send_runs(struct tc_link *l, const uint8_t *bytes, size_t n, uint64_t
 		rc = queue_msg(l, &m);
 		done += k;
 	}
-	l->stats.chars_to_card += n;
-	if (rc == TC_OK)
-		rc = lb_flush(l);
-	l->now = t + (n - 1) * spacing + l->char_clk;
 	return rc;
 }
 
@@ -503,28 +517,33 @@ static int lb_send(struct tc_link *l, const uint8_t *bytes, size_t n, uint64_t s
                    uint64_t spacing)
 {
 	uint64_t t = start > l->now ? start : l->now;
-	int rc = TC_OK;
+	bool run = l->runs && n > 1 && spacing > 0 && spacing <= UINT32_MAX;
 
 	l->peer_idle = false;
-	if (l->runs && n > 1 && spacing > 0 && spacing <= UINT32_MAX)
-		return send_runs(l, bytes, n, t, spacing);
-	for (size_t i = 0; i < n && rc == TC_OK; i++) {
-		struct tc_wire_msg m = {.type = TC_WIRE_CHAR, .time = t + i * spacing};
-		tc_wire_char_make(bytes[i], l->inverse, &m.u.chr.raw, &m.u.chr.parity);
-		pace(l, m.time);
-		rc = queue_msg(l, &m);
-		if (i == 0) {
-			l->send_first = m.seq;
-			l->send_n = 0;
-		}
-		l->send_n++;
-		l->stats.chars_to_card++;
-	}
+	l->send_first = l->seq + 1; /* every character takes the next seq */
+	l->send_n = (uint32_t)n;
+	int rc = run ? queue_runs(l, bytes, n, t, spacing) : queue_chars(l, bytes, n, t, spacing);
+	l->stats.chars_to_card += n;
 	if (rc == TC_OK)
 		rc = lb_flush(l);
 	if (n > 0)
 		l->now = t + (n - 1) * spacing + l->char_clk;
 	return rc;
+}
+
+/* A current CHAR due by the deadline, handed to the engine. */
+static void char_to_rx(struct tc_link *l, const struct tc_wire_msg *m, struct tc_rx *rx)
+{
+	rx->kind = TC_RX_CHAR;
+	rx->byte = tc_wire_char_read(m->u.chr.raw, m->u.chr.parity, l->inverse, &rx->parity_ok);
+	rx->time = m->time;
+	rx->id = m->seq;
+	rx->index = 0;
+	/* The character holds I/O for 10 etu from its leading edge
+	 * (wire.md section 3): nothing of ours may start before that. */
+	if (m->time + l->char_clk > l->now)
+		l->now = m->time + l->char_clk;
+	l->stats.chars_from_card++;
 }
 
 /* Act on a current message from the card during recv(). Returns 1 when
@@ -539,18 +558,7 @@ static int take(struct tc_link *l, const struct tc_wire_msg *m, uint64_t deadlin
 			l->now = deadline > l->now ? deadline : l->now;
 			return TC_E_TIMEOUT;
 		}
-		rx->kind = TC_RX_CHAR;
-		rx->byte =
-		    tc_wire_char_read(m->u.chr.raw, m->u.chr.parity, l->inverse, &rx->parity_ok);
-		rx->time = m->time;
-		rx->id = m->seq;
-		rx->index = 0;
-		/* The character holds I/O for 10 etu from its leading edge
-		 * (wire.md section 3): nothing of ours may start before that. */
-		uint64_t end = m->time + l->char_clk;
-		if (end > l->now)
-			l->now = end;
-		l->stats.chars_from_card++;
+		char_to_rx(l, m, rx);
 		return 1;
 	case TC_WIRE_ERROR:
 		rx->kind = TC_RX_PEER_ERROR;
@@ -595,25 +603,14 @@ static bool take_char_fast(struct tc_link *l, uint64_t deadline, struct tc_rx *r
 			return false;
 		run_take(l, &m);
 	} else {
-		if (l->record || l->in_len - l->in_off < TC_WIRE_HDR_LEN + 2 ||
-		    l->in[l->in_off] != TC_WIRE_CHAR)
+		if (l->in_len - l->in_off < TC_WIRE_HDR_LEN + 2 || l->in[l->in_off] != TC_WIRE_CHAR)
 			return false;
 		int n = tc_wire_decode(l->in + l->in_off, l->in_len - l->in_off, &m, NULL, 0);
 		if (n <= 0 || m.type != TC_WIRE_CHAR || m.ack < l->last_action || m.time > deadline)
 			return false;
-		l->in_off += (size_t)n;
-		if (l->in_off == l->in_len)
-			l->in_off = l->in_len = 0;
-		l->peer_seq = m.seq;
+		consume(l, &m, (size_t)n);
 	}
-	rx->kind = TC_RX_CHAR;
-	rx->byte = tc_wire_char_read(m.u.chr.raw, m.u.chr.parity, l->inverse, &rx->parity_ok);
-	rx->time = m.time;
-	rx->id = m.seq;
-	rx->index = 0;
-	if (m.time + l->char_clk > l->now)
-		l->now = m.time + l->char_clk;
-	l->stats.chars_from_card++;
+	char_to_rx(l, &m, rx);
 	return true;
 }
 

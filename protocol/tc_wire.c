@@ -329,6 +329,17 @@ static int decode_payload(struct tc_wire_msg *m, const uint8_t *p, size_t n, cha
 	}
 }
 
+/* The header's fields into a cleared m. */
+static void decode_header(const uint8_t *buf, struct tc_wire_msg *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = buf[0];
+	m->flags = buf[1];
+	m->seq = get32(buf + 4);
+	m->ack = get32(buf + 8);
+	m->time = get64(buf + 16);
+}
+
 /* A whole, well-formed CHAR: the common case, decoded without the general
  * checks (which would reach the same verdict). Returns false to fall back. */
 static bool decode_char_fast(const uint8_t *buf, size_t n, struct tc_wire_msg *m)
@@ -336,15 +347,9 @@ static bool decode_char_fast(const uint8_t *buf, size_t n, struct tc_wire_msg *m
 	if (n < TC_WIRE_HDR_LEN + 2 || buf[0] != TC_WIRE_CHAR || buf[2] != 0 || buf[3] != 2 ||
 	    buf[TC_WIRE_HDR_LEN + 1] > 1)
 		return false;
-	uint32_t seq = get32(buf + 4);
-	if (seq == 0)
+	if (get32(buf + 4) == 0)
 		return false;
-	memset(m, 0, sizeof(*m));
-	m->type = TC_WIRE_CHAR;
-	m->flags = buf[1];
-	m->seq = seq;
-	m->ack = get32(buf + 8);
-	m->time = get64(buf + 16);
+	decode_header(buf, m);
 	m->u.chr.raw = buf[TC_WIRE_HDR_LEN];
 	m->u.chr.parity = buf[TC_WIRE_HDR_LEN + 1];
 	return true;
@@ -379,12 +384,7 @@ decode_general(const uint8_t *buf, size_t n, struct tc_wire_msg *m, char *why, s
 	}
 	if (n < TC_WIRE_HDR_LEN + len)
 		return 0;
-	memset(m, 0, sizeof(*m));
-	m->type = buf[0];
-	m->flags = buf[1];
-	m->seq = get32(buf + 4);
-	m->ack = get32(buf + 8);
-	m->time = get64(buf + 16);
+	decode_header(buf, m);
 	if (m->seq == 0) {
 		snprintf(why, why_cap, "%s has seq 0; seq starts at 1", tc_wire_type_name(m->type));
 		return TC_E_FORMAT;

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ccid_le.h"
 #include "ccid_msg.h"
 #include "ccid_sim_int.h"
 #include "slot_int.h"
@@ -45,17 +46,6 @@ uint32_t ccid_sim_hash(const uint8_t *b, size_t n)
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ b[i]) * 16777619u;
 	return h;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
 }
 
 void sim_queue(struct sim_msg *q, unsigned *n, const uint8_t *b, size_t len)
@@ -188,16 +178,16 @@ static void set_rate(struct ccid_sim *s, uint8_t seq, const uint8_t *d, size_t n
 		reply(s, CCID_RDR_DATA_RATE_CLK, seq, ST_FAILED | icc_state(s), 1, 0, NULL, 0);
 		return;
 	}
-	s->counts.last_clock_khz = get32(d);
-	s->counts.last_rate = get32(d + 4);
+	s->counts.last_clock_khz = ccid_get32(d);
+	s->counts.last_rate = ccid_get32(d + 4);
 	if (s->o.level < CCID_LEVEL_SHORT_APDU && tc_slot_powered(c)) {
-		(void)c->tr->set_clock(c->link, get32(d) * 1000u);
-		c->clock_khz = get32(d);
+		(void)c->tr->set_clock(c->link, ccid_get32(d) * 1000u);
+		c->clock_khz = ccid_get32(d);
 	}
 	uint8_t applied[8];
 	memcpy(applied, d, 8);
 	if (s->o.rate_answer)
-		put32(applied + 4, s->o.rate_answer);
+		ccid_put32(applied + 4, s->o.rate_answer);
 	reply(s, CCID_RDR_DATA_RATE_CLK, seq, icc_state(s), 0, 0, applied, 8);
 }
 
@@ -402,7 +392,7 @@ static void xfr_block(struct ccid_sim *s, uint8_t seq, const uint8_t *d, size_t 
 
 void sim_reader_message(struct ccid_sim *s, const uint8_t *msg, size_t n)
 {
-	if (n < 10 || n != 10u + get32(msg + 1)) {
+	if (n < 10 || n != 10u + ccid_get32(msg + 1)) {
 		fprintf(stderr, "ccid_sim: bulk-OUT message of %zu bytes refused\n", n);
 		return;
 	}

@@ -13,20 +13,19 @@
 # connected and waits for pcscd to drop it. Afterwards pcscd must still run,
 # have added and removed the reader once a round, and logged no error.
 #
-# Everything runs in new mount and PID namespaces (unshare --kill-child):
+# Everything runs in new mount and PID namespaces (unshare --kill-child, with
+# the namespace's own /proc, which LeakSanitizer reads for its threads):
 # pcscd gets its own /run (the system pcscd is never touched), the testbed
 # (umockdev.*) and the sockets live in that /run, so a run that is killed,
 # even with SIGKILL, leaves no process and no file behind.
 # Skipped (77) without pcscd, umockdev-wrapper, unshare or the namespaces.
 set -u
 prog=$1 drivers=$2 client=$3 level=$4 rounds=${5:-2}
+. "$(dirname "$0")/pcscd_ns.sh"
 
 if [ -z "${TC_HOTPLUG_INSIDE:-}" ]; then
-    for tool in pcscd umockdev-wrapper unshare pkg-config; do
-        command -v $tool >/dev/null || { echo "skipped: no $tool"; exit 77; }
-    done
-    if [ "$(id -u)" = 0 ]; then ns="unshare -mp --kill-child"; else ns="unshare -rmp --kill-child"; fi
-    $ns true 2>/dev/null || { echo "skipped: no private mount and PID namespace here"; exit 77; }
+    ns_need pcscd umockdev-wrapper unshare pkg-config
+    ns_unshare -p --kill-child --mount-proc
     TC_HOTPLUG_INSIDE=1 exec $ns bash "$0" "$@"
 fi
 
@@ -47,12 +46,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-asan=""
-if ldd "$drivers/ifd-tokencard.bundle/Contents/Linux/libifd-tokencard.so" | grep -q libasan; then
-    asan="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
-fi
+asan=$(ns_asan_preload "$drivers")
 
-coproc SERVE { ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 TMPDIR=$work \
+coproc SERVE { ASAN_OPTIONS=$NS_ASAN_OPTIONS TMPDIR=$work \
     umockdev-wrapper "$prog" --serve "$level" unplugged 2>"$work/serve.log"; }
 serve_pid=$SERVE_PID
 exec 4>&"${SERVE[1]}" 5<&"${SERVE[0]}"
@@ -65,7 +61,7 @@ root=${l1#UMOCKDEV_DIR=}
 
 : > "$work/reader.conf"
 UMOCKDEV_DIR=$root LD_PRELOAD="libumockdev-preload.so.0 $asan" \
-    ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 TC_DRIVER_LOGLEVEL=3 \
+    ASAN_OPTIONS=$NS_ASAN_OPTIONS TC_DRIVER_LOGLEVEL=3 \
     pcscd --foreground --debug -c "$work/reader.conf" > "$work/pcscd.log" 2>&1 &
 pcscd_pid=$!
 for _ in $(seq 100); do

@@ -31,15 +31,13 @@ shift 4
 libccid=${TC_LIBCCID_BUNDLE:-/usr/lib/pcsc/drivers/ifd-ccid.bundle}
 dropdir=$(pkg-config --variable=usbdropdir libpcsclite 2>/dev/null || echo /usr/lib/pcsc/drivers)
 
-if [ "$(id -u)" = 0 ]; then ns="unshare -m"; else ns="unshare -rm"; fi
-for tool in pcscd umockdev-wrapper unshare; do
-    command -v $tool >/dev/null || { echo "skipped: no $tool"; exit 77; }
-done
+. "$(dirname "$0")/pcscd_ns.sh"
+ns_need pcscd umockdev-wrapper unshare
 if [ ! -r "$libccid/Contents/Info.plist" ] || [ ! -r "$libccid/Contents/Linux/libccid.so" ]; then
     echo "skipped: no libccid bundle at $libccid"
     exit 77
 fi
-$ns true 2>/dev/null || { echo "skipped: no private mount namespace here"; exit 77; }
+ns_unshare
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tc-pcscd-sbs.XXXXXX") || exit 1
 serve_pid="" inner_pid=""
@@ -72,10 +70,7 @@ first=$(awk '/<key>ifd(VendorID|ProductID|FriendlyName)<\/key>/ { k = 1; next }
 [ "$first" = "0x1209|0x7C01|tokencard simulated CCID reader (libccid)|" ] ||
     { echo "could not add 1209/7C01 to libccid's Info.plist copy"; exit 1; }
 
-asan=""
-if ldd "$drivers/ifd-tokencard.bundle/Contents/Linux/libifd-tokencard.so" | grep -q libasan; then
-    asan="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
-fi
+asan=$(ns_asan_preload "$drivers")
 if [ "$mode" = bench ]; then
     count=${TC_BENCH_COUNT:-2000}
     [ -n "${TC_BENCH_QUICK:-}" ] && [ "${TC_BENCH_QUICK}" != 0 ] && count=${TC_BENCH_COUNT:-300}
@@ -88,14 +83,7 @@ fi
 
 # Inside the namespace: pcscd on one drop directory, the client, pcscd stops.
 # A watchdog stops pcscd if this script dies without its traps (SIGKILL).
-inner='
-mount --make-rprivate / && mount -t tmpfs tmpfs /run && mkdir -p /run/pcscd &&
-mount --bind "$DRIVERS" "$DROPDIR" || exit 2
-: > "$WORK/reader.conf"
-env UMOCKDEV_DIR="$ROOT" LD_PRELOAD="libumockdev-preload.so.0 $PRE" \
-    ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 TC_DRIVER_LOGLEVEL=3 \
-    pcscd $PCSCD_OPTS -c "$WORK/reader.conf" > "$LOG" 2>&1 &
-p=$!
+inner=$NS_START_PCSCD'
 trap "kill $p 2>/dev/null" EXIT
 ( while kill -0 $OUTER 2>/dev/null && kill -0 $p 2>/dev/null; do sleep 1; done
   kill $p 2>/dev/null ) &
@@ -176,7 +164,7 @@ fail=0
 for arg in "$@"; do
     level=${arg%%:*} step=${TC_SBS_STEP:-1}
     [ "$arg" != "$level" ] && step=${TC_SBS_STEP:-${arg#*:}}
-    coproc SERVE { ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 TMPDIR=$work \
+    coproc SERVE { ASAN_OPTIONS=$NS_ASAN_OPTIONS TMPDIR=$work \
         umockdev-wrapper "$prog" --serve "$level" 2>"$work/serve-$level.err"; }
     serve_pid=$SERVE_PID
     l1="" l2=""

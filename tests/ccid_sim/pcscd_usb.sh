@@ -27,25 +27,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-asan=""
-if ldd "$drivers/ifd-tokencard.bundle/Contents/Linux/libifd-tokencard.so" | grep -q libasan; then
-    asan="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
-fi
-if [ "$(id -u)" = 0 ]; then ns="unshare -m"; else ns="unshare -rm"; fi
-for tool in pcscd opensc-tool umockdev-wrapper unshare; do
-    command -v $tool >/dev/null || { echo "skipped: no $tool"; exit 77; }
-done
-$ns true 2>/dev/null || { echo "skipped: no private mount namespace here"; exit 77; }
+. "$(dirname "$0")/pcscd_ns.sh"
+asan=$(ns_asan_preload "$drivers")
+ns_need pcscd opensc-tool umockdev-wrapper unshare
+ns_unshare
 
 # Inside the namespace: pcscd, wait for the reader, the four cases.
-inner='
-mount --make-rprivate / && mount -t tmpfs tmpfs /run && mkdir -p /run/pcscd &&
-mount --bind "$DRIVERS" "$DROPDIR" || exit 2
-: > "$WORK/reader.conf"
-env UMOCKDEV_DIR="$ROOT" LD_PRELOAD="libumockdev-preload.so.0 $ASAN" \
-    ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 TC_DRIVER_LOGLEVEL=3 \
-    pcscd --foreground --debug -c "$WORK/reader.conf" > "$WORK/pcscd.log" 2>&1 &
-p=$!
+inner=$NS_START_PCSCD'
 for i in $(seq 100); do
     opensc-tool -l 2>/dev/null | grep -q "tokencard simulated CCID reader" && break
     sleep 0.1
@@ -64,14 +52,15 @@ what="cases 1-4"
 [ -n "${TC_USB_CLIENT:-}" ] && what="$(basename "$TC_USB_CLIENT")'s cases"
 fail=0
 for level in "$@"; do
-    coproc SERVE { ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=0 TMPDIR=$work \
+    coproc SERVE { ASAN_OPTIONS=$NS_ASAN_OPTIONS TMPDIR=$work \
         umockdev-wrapper "$prog" --serve "$level"; }
     serve_pid=$SERVE_PID
     exec 4>&"${SERVE[1]}"
     read -r l1 <&"${SERVE[0]}"
     read -r l2 <&"${SERVE[0]}"
     root=${l1#UMOCKDEV_DIR=}
-    out=$(WORK=$work ROOT=$root DRIVERS=$drivers DROPDIR=$dropdir ASAN=$asan \
+    out=$(WORK=$work ROOT=$root DRIVERS=$drivers DROPDIR=$dropdir PRE=$asan \
+        PCSCD_OPTS="--foreground --debug" LOG=$work/pcscd.log \
         CLIENT=${TC_USB_CLIENT:-} $ns bash -c "$inner" 2>&1)
     rc=$?
     exec 4>&-

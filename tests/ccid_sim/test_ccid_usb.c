@@ -753,6 +753,20 @@ static void test_caps_rate_list_tpdu(void **state)
 	assert_int_equal(c.last_rate, 111600); /* the listed rate, not 111 593 */
 }
 
+/* A card with TA1 95 on the reader of o; the protocol change gives rc, and,
+ * when want is not NULL, a message that says it. The fixture stays up. */
+static void set_protocol_ta1_95(struct fx *f, struct ccid_sim_opts *o, int rc, const char *want)
+{
+	fx_start(f, o, " --set ta1=95");
+	power_up(f);
+	assert_int_equal(tc_slot_set_protocol(f->slot, 0), rc);
+	if (!want)
+		return;
+	const char *why = tc_slot_last_error(f->slot);
+	fprintf(stderr, "protocol change refused: %s\n", why);
+	assert_non_null(strstr(why, want));
+}
+
 /* The reader answers SetDataRateAndClockFrequency with a rate that cannot
  * stand for the one asked (57 600 for 111 600): a clear error, not garbled
  * characters. The same answer when it is within 2 % is accepted. */
@@ -768,19 +782,13 @@ static void test_rate_answer_checked(void **state)
 	                          .rate_answer = 57600};
 	struct fx f;
 	(void)state;
-	fx_start(&f, &o, " --set ta1=95");
-	power_up(&f);
-	assert_int_equal(tc_slot_set_protocol(f.slot, 0), TC_E_PROTOCOL);
-	const char *why = tc_slot_last_error(f.slot);
-	fprintf(stderr, "rate answer: %s\n", why);
-	assert_non_null(strstr(why, "the reader runs the card at 57600 bps (3571 kHz) where "
-	                            "111600 bps was asked"));
+	set_protocol_ta1_95(&f, &o, TC_E_PROTOCOL,
+	                    "the reader runs the card at 57600 bps (3571 kHz) where "
+	                    "111600 bps was asked");
 	fx_stop(&f);
 
 	o.rate_answer = 111000; /* 0.5 % off: the reader's own divisor, accepted */
-	fx_start(&f, &o, " --set ta1=95");
-	power_up(&f);
-	assert_int_equal(tc_slot_set_protocol(f.slot, 0), TC_OK);
+	set_protocol_ta1_95(&f, &o, TC_OK, NULL);
 	run_cases(&f);
 	fx_stop(&f);
 }
@@ -851,12 +859,8 @@ static void test_params_refused_reason(void **state)
 	struct ccid_sim_opts o = {.level = CCID_LEVEL_CHARACTER, .refuse_params = true};
 	struct ccid_sim_counts c;
 	(void)state;
-	fx_start(&f, &o, " --set ta1=95");
-	power_up(&f);
-	assert_int_equal(tc_slot_set_protocol(f.slot, 0), TC_E_UNSUPPORTED);
-	const char *why = tc_slot_last_error(f.slot);
-	fprintf(stderr, "refused SetParameters: %s\n", why);
-	assert_non_null(strstr(why, "PPS done, but the reader cannot run F=512 D=16"));
+	set_protocol_ta1_95(&f, &o, TC_E_UNSUPPORTED,
+	                    "PPS done, but the reader cannot run F=512 D=16");
 	ccid_sim_counts(f.sim, &c);
 	assert_int_equal(c.last_pps_len, 4);
 	assert_true(c.set_params >= 1);

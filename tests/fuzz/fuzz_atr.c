@@ -6,14 +6,7 @@
 #include <string.h>
 
 #include "tc_atr.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz.h"
 
 /* The spec that tc_atr_build() can express for a parsed ATR. */
 static void spec_from(const struct tc_atr *a, struct tc_atr_spec *s)

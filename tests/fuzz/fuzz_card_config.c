@@ -5,8 +5,7 @@
 
 #include "sim_config.h"
 #include "tc_error.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -9,8 +9,7 @@
 
 #include "cmd_card.h"
 #include "tc_error.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

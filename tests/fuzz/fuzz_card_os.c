@@ -11,8 +11,7 @@
 #include <string.h>
 
 #include "tc_card_os.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static struct tc_t0c_resp resp; /* large: off the stack */
 

@@ -15,10 +15,9 @@
 
 #include "tc_card_store.h"
 #include "tc_error.h"
+#include "fuzz.h"
 
 #define FUZZ_MAX_IMG 4096u
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void parse_as(const uint8_t *data, size_t size, size_t img_size)
 {

@@ -12,11 +12,10 @@
 
 #include "tc_error.h"
 #include "tc_sim.h"
+#include "fuzz.h"
 
 #define PIECE     512u
 #define MAX_INPUT 16384u
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void drain(int fd)
 {

@@ -10,14 +10,7 @@
 #include "ccid_desc.h"
 #include "ccid_quirks.h"
 #include "tc_error.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz.h"
 
 static void check_accepted(const struct ccid_desc *d)
 {

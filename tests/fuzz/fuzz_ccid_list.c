@@ -18,14 +18,7 @@
 #include "tc_error.h"
 #include "tc_pps.h"
 #include "tc_timing.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz.h"
 
 static size_t parse_list(const uint8_t *b, size_t n, uint32_t max, uint32_t *out)
 {

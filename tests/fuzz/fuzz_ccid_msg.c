@@ -15,14 +15,7 @@
 #include "ccid_msg.h"
 #include "ccid_le.h"
 #include "tc_error.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz.h"
 
 static const uint8_t requests[] = {
     CCID_PC_ICC_POWER_ON,      CCID_PC_ICC_POWER_OFF,    CCID_PC_GET_SLOT_STATUS, CCID_PC_XFR_BLOCK,

@@ -9,14 +9,7 @@
 #include "tc_atr.h"
 #include "tc_error.h"
 #include "tc_pps.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz.h"
 
 static void fuzz_request_answer(const uint8_t *data, size_t size)
 {

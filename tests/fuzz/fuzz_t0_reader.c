@@ -24,6 +24,7 @@
 #include "tc_error.h"
 #include "tc_t0.h"
 #include "tc_timing.h"
+#include "fuzz.h"
 
 #define FZ_MAX_STEPS 20000u
 
@@ -36,8 +37,6 @@ struct fz {
 	uint64_t last_send_spacing;
 	unsigned steps;
 };
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int take(struct fz *f)
 {

@@ -7,14 +7,7 @@
 
 #include "tc_error.h"
 #include "tc_tlv.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz.h"
 
 static void rebuild(struct tc_tlv_builder *b, struct tc_tlv_iter *it, unsigned depth)
 {

@@ -12,14 +12,7 @@
 #include "tc_card_os.h"
 #include "tc_error.h"
 #include "tc_token_apdu.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
+#include "fuzz.h"
 
 static uint16_t send(struct tc_card_os *os, const uint8_t *a, size_t n)
 {

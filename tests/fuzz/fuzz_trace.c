@@ -6,14 +6,13 @@
 #include <string.h>
 
 #include "trace.h"
+#include "fuzz.h"
 
 static void sink(void *ctx, const char *line)
 {
 	size_t *total = ctx;
 	*total += strlen(line);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -12,8 +12,7 @@
 
 #include "tc_error.h"
 #include "tc_wire.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz.h"
 
 static void check_one(const uint8_t *p, int n, const struct tc_wire_msg *m)
 {

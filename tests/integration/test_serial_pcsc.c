@@ -414,32 +414,6 @@ static void test_removed_mid_answer(void **state)
 	assert_int_equal(SCardDisconnect(h, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
 }
 
-/* A card offering TA1 18 (Fi 372, Di 12) after a reinsertion: PPS to
- * 115 200 baud, a standard rate; then back to the default card. */
-static void test_pps_standard_rate(void **state)
-{
-	char d[16];
-	(void)state;
-	if (!fx.reader[0])
-		find_reader();
-	assert_int_equal(sim_ctl("remove", NULL, 0), 0);
-	wait_state(SCARD_STATE_EMPTY);
-	assert_int_equal(sim_ctl("set ta1=18", NULL, 0), 0);
-	assert_int_equal(sim_ctl("insert", NULL, 0), 0);
-	wait_state(SCARD_STATE_PRESENT);
-	SCARDHANDLE h = connect_t0();
-	assert_int_equal(tty_rate(), 115200);
-	run_cases(h);
-	sim_status("D", d, sizeof(d));
-	assert_string_equal(d, "12");
-	assert_int_equal(SCardDisconnect(h, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
-	assert_int_equal(sim_ctl("remove", NULL, 0), 0);
-	wait_state(SCARD_STATE_EMPTY);
-	assert_int_equal(sim_ctl("set ta1=96", NULL, 0), 0);
-	assert_int_equal(sim_ctl("insert", NULL, 0), 0);
-	wait_state(SCARD_STATE_PRESENT);
-}
-
 /* Take the card out, set key=value, put it back. */
 static void reinsert_with(const char *set)
 {
@@ -450,6 +424,31 @@ static void reinsert_with(const char *set)
 	wait_state(SCARD_STATE_PRESENT);
 }
 
+/* Connect with T=0: the UART runs at rate and the card's D is d; the test
+ * application's cases pass; disconnect. */
+static void connect_at(unsigned rate, const char *d)
+{
+	char got[16];
+	SCARDHANDLE h = connect_t0();
+	assert_int_equal(tty_rate(), rate);
+	run_cases(h);
+	sim_status("D", got, sizeof(got));
+	assert_string_equal(got, d);
+	assert_int_equal(SCardDisconnect(h, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
+}
+
+/* A card offering TA1 18 (Fi 372, Di 12) after a reinsertion: PPS to
+ * 115 200 baud, a standard rate; then back to the default card. */
+static void test_pps_standard_rate(void **state)
+{
+	(void)state;
+	if (!fx.reader[0])
+		find_reader();
+	reinsert_with("set ta1=18");
+	connect_at(115200, "12");
+	reinsert_with("set ta1=96");
+}
+
 /* nocustom (a UART without custom divisors): TA1 96 needs 223 200 baud and
  * no Di of Fi 512 has a standard rate at 3.5712 MHz, so the driver asks no
  * PPS1 and the card works at 9600; TA1 16 (Di 32, 307 200) gets Di 12 at
@@ -457,22 +456,11 @@ static void reinsert_with(const char *set)
  * decision, both failed in SCardConnect after a successful PPS. */
 static void test_nocustom_connect(void **state)
 {
-	char d[16];
 	(void)state;
 	find_reader();
-	SCARDHANDLE h = connect_t0();
-	assert_int_equal(tty_rate(), 9600);
-	run_cases(h);
-	sim_status("D", d, sizeof(d));
-	assert_string_equal(d, "1");
-	assert_int_equal(SCardDisconnect(h, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
+	connect_at(9600, "1");
 	reinsert_with("set ta1=16");
-	h = connect_t0();
-	assert_int_equal(tty_rate(), 115200);
-	run_cases(h);
-	sim_status("D", d, sizeof(d));
-	assert_string_equal(d, "12");
-	assert_int_equal(SCardDisconnect(h, SCARD_LEAVE_CARD), SCARD_S_SUCCESS);
+	connect_at(115200, "12");
 	reinsert_with("set ta1=96");
 }
 

@@ -295,6 +295,8 @@ const char *tr_us(const struct trace_out *o, uint64_t t, char *buf, size_t cap)
 }
 
 static void vline(struct trace_out *o, const char *prefix, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void vline(struct trace_out *o, const char *prefix, const char *fmt, va_list ap)
 {
 	char line[TRACE_LINE_LEN];
 	int n = snprintf(line, sizeof(line), "%s", prefix);

@@ -466,6 +466,7 @@ static void data_start(struct sess *s, const struct trace_msg *t)
 	if (total == 0 && t->dir == 'C')
 		total = 256;
 	s->seg_dir = (char)t->dir;
+	s->tp.secret = s->tp.secret || secret_data(s);
 	s->seg = s->ack_all ? (total > s->done ? total - s->done : 1) : 1;
 	s->t_data = t->m.time;
 	s->ndata = 0;
@@ -480,7 +481,6 @@ static void data_char(struct sess *s, const struct trace_msg *t, uint8_t b)
 		s->tp.to[s->tp.nto++] = b;
 	else if (s->seg_dir == 'C' && s->tp.nfrom < sizeof(s->tp.from))
 		s->tp.from[s->tp.nfrom++] = b;
-	s->tp.secret = s->tp.secret || secret_data(s);
 	s->done++;
 	if (--s->seg > 0)
 		return;
